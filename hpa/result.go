@@ -55,9 +55,19 @@ type Result struct {
 	// CurrentMetrics is status.currentMetrics: the statuses of the metrics that
 	// were computed, in spec order (failed metrics report an empty status, as upstream).
 	CurrentMetrics []MetricStatus `json:"currentMetrics,omitempty"`
-	// Conditions are the status conditions in upstream's order, assuming the
-	// scale update (if any) succeeds; see RescaleFailed.
+	// Conditions are the status conditions this evaluation sets, in the order
+	// upstream first sets them, assuming the scale update (if any) succeeds (see
+	// RescaleFailed). Conditions it does not set keep their previous value in
+	// the HPA status, as upstream (e.g. ScalingActive when current > max).
 	Conditions []Condition `json:"conditions"`
+	// Stopped is true when the evaluation ended before a decision: a selector
+	// problem, every metric failed, a failed metric during a would-be
+	// scale-down, or (after RescaleFailed) a failed update. Upstream then
+	// leaves status.desiredReplicas as it was; ApplyStatus does the same.
+	Stopped bool `json:"stopped,omitempty"`
+	// RemoveScaledToZero is true when upstream would delete the ScaledToZero
+	// condition (the HPAScaleToZero gate is off).
+	RemoveScaledToZero bool `json:"removeScaledToZero,omitempty"`
 	// Err is the metric error upstream's reconcile returns: set when some metric
 	// failed, also when scaling went ahead on the others.
 	Err error `json:"-"`
