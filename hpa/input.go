@@ -138,8 +138,9 @@ type MetricSpec struct {
 	Name string `json:"name"`
 	// Container is the container of a ContainerResource metric.
 	Container string `json:"container,omitempty"`
-	// Selector is the metric's label selector (Pods, Object, External), kept only
-	// to be echoed into the status.
+	// Selector is the metric's label selector (Pods, Object, External) as
+	// upstream renders a *metav1.LabelSelector with %+v (SpecFromV2 fills it);
+	// empty means none and renders as "nil". Only messages and the status use it.
 	Selector string `json:"selector,omitempty"`
 	// Object is the described object of an Object metric, kept to be echoed into the status.
 	Object ObjectReference `json:"object,omitzero"`
@@ -175,6 +176,8 @@ type MetricInput struct {
 type Input struct {
 	// Now is the instant of the evaluation.
 	Now time.Time
+	// Namespace is the HPA's namespace; upstream names it in some metric errors.
+	Namespace string
 	// SpecReplicas is the target's scale.spec.replicas.
 	SpecReplicas int32
 	// StatusReplicas is the target's scale.status.replicas.

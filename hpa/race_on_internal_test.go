@@ -1,0 +1,6 @@
+//go:build race
+
+package hpa
+
+// raceEnabled reports whether the race detector is on; it changes allocation counts.
+const raceEnabled = true

@@ -1,0 +1,244 @@
+package hpa
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// metricReplicas computes one metric's replica proposal: upstream's
+// computeReplicasForMetric with the ReplicaCalculator behind it. c is
+// defaulted; tol is the evaluation's dead band.
+func metricReplicas(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
+	switch spec.Type {
+	case ResourceMetric, ContainerResourceMetric:
+		return resourceProposal(c, tol, spec, m, in)
+	case PodsMetric:
+		return podsProposal(c, tol, spec, m, in)
+	case ObjectMetric:
+		return objectProposal(tol, spec, m, in)
+	case ExternalMetric:
+		return externalProposal(tol, spec, m, in)
+	}
+	err := fmt.Errorf("unknown metric source type %q", string(spec.Type))
+	return failed(ReasonInvalidMetricSourceType, err, err)
+}
+
+// failed is a failed proposal: cause goes into the ScalingActive message, err
+// (cause wrapped as upstream wraps it) into Proposal.Err. The status stays
+// empty, as upstream leaves a failed metric's entry of currentMetrics.
+func failed(reason Reason, cause, err error) Proposal {
+	return Proposal{Err: err, Reason: reason, Message: "the HPA was unable to compute the replica count: " + cause.Error()}
+}
+
+func selectorText(s string) string {
+	if s == "" {
+		return "nil"
+	}
+	return s
+}
+
+// clampInt32 converts a ceil'ed float to int32, saturating instead of
+// wrapping (upstream's bare int32() conversion of an out-of-range float is
+// undefined; its Object and External paths clamp like this).
+func clampInt32(f float64) int32 {
+	switch {
+	case f >= math.MaxInt32:
+		return math.MaxInt32
+	case f <= math.MinInt32:
+		return math.MinInt32
+	case f != f: // NaN
+		return 0
+	}
+	return int32(f)
+}
+
+func resourceProposal(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
+	res := ResourceName(spec.Name)
+	reason, outer := ReasonFailedGetResourceMetric, fmt.Sprintf("failed to get %s resource metric value", spec.Name)
+	name := spec.Name + " resource"
+	if spec.Type == ContainerResourceMetric {
+		reason, outer = ReasonFailedGetContainerResourceMetric, fmt.Sprintf("failed to get %s container metric value", spec.Container)
+	}
+	fail := func(err error) Proposal { return failed(reason, err, fmt.Errorf("%s: %w", outer, err)) }
+	var r calcResult
+	var err error
+	switch spec.Target.Type {
+	case AverageValueTarget:
+		if r, err = rawResourceReplicas(c, tol, spec, m, in, res); err != nil {
+			return fail(fmt.Errorf("failed to get %s usage: %w", res, err))
+		}
+	case UtilizationTarget:
+		if r, err = utilizationReplicas(c, tol, spec, m, in, res); err != nil {
+			return fail(fmt.Errorf("failed to get %s utilization: %w", res, err))
+		}
+		name = fmt.Sprintf("%s resource utilization (percentage of request)", res)
+		if spec.Type == ContainerResourceMetric {
+			name = fmt.Sprintf("%s container resource utilization (percentage of request)", res)
+		}
+	default:
+		return fail(errors.New("invalid resource metric source: neither an average utilization target nor an average value (usage) target was set"))
+	}
+	p := Proposal{Replicas: r.replicas, Metric: name, Status: MetricStatus{Spec: *spec}}
+	p.Status.Current.AverageValue = r.raw
+	p.Status.Current.AverageUtilization = r.utilization
+	if len(m.Samples) > 0 {
+		p.Timestamp = m.Samples[0].Timestamp
+	}
+	return p
+}
+
+func podsProposal(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
+	fail := func(err error) Proposal {
+		return failed(ReasonFailedGetPodsMetric, err, fmt.Errorf("failed to get pods metric value: %w", err))
+	}
+	if spec.Target.Type != AverageValueTarget {
+		return fail(errors.New("invalid pods metric source: the target must be an average value"))
+	}
+	switch {
+	case m.Err != nil:
+		return fail(fmt.Errorf("unable to get metric %s: %w", spec.Name, m.Err))
+	case len(m.Samples) == 0:
+		return fail(fmt.Errorf("unable to get metric %s: %w", spec.Name, errNoCustomMetrics))
+	}
+	r, err := plainReplicas(c, tol, m, in, "", spec.Target.AverageValue)
+	if err != nil {
+		return fail(err)
+	}
+	p := Proposal{Replicas: r.replicas, Metric: "pods metric " + spec.Name, Status: MetricStatus{Spec: *spec}}
+	p.Status.Current.AverageValue = r.raw
+	if len(m.Samples) > 0 {
+		p.Timestamp = m.Samples[0].Timestamp
+	}
+	return p
+}
+
+func objectProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
+	fail := func(cause, err error) Proposal {
+		return failed(ReasonFailedGetObjectMetric, cause, fmt.Errorf("failed to get object metric value: %w", err))
+	}
+	var fetchErr error
+	if m.Err != nil {
+		// Upstream's format string puts its arguments out of order; kept as is.
+		fetchErr = fmt.Errorf("unable to get metric %s: %v on %s %s/%w", spec.Name, spec.Object.Kind, in.Namespace, spec.Object.Name, m.Err)
+	}
+	p := Proposal{Timestamp: m.Timestamp, Status: MetricStatus{Spec: *spec}}
+	switch spec.Target.Type {
+	case ValueTarget:
+		if fetchErr != nil {
+			return fail(fetchErr, fetchErr)
+		}
+		n, err := valueReplicas(tol, in, float64(m.Value)/float64(spec.Target.Value))
+		if err != nil {
+			return fail(err, err)
+		}
+		p.Replicas, p.Status.Current.Value = n, m.Value
+		p.Metric = fmt.Sprintf("%s metric %s", spec.Object.Kind, spec.Name)
+	case AverageValueTarget:
+		if fetchErr != nil {
+			return fail(fetchErr, fmt.Errorf("failed to get %s object metric: %w", spec.Name, fetchErr))
+		}
+		p.Replicas, p.Status.Current.AverageValue = perPodReplicas(tol, in.StatusReplicas, m.Value, spec.Target.AverageValue)
+		// Upstream names this proposal like an external metric; kept for exactness.
+		p.Metric = fmt.Sprintf("external metric %s(%s)", spec.Name, selectorText(spec.Selector))
+	default:
+		err := errors.New("invalid object metric source: neither a value target nor an average value target was set")
+		return fail(err, err)
+	}
+	return p
+}
+
+func externalProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
+	outer := fmt.Sprintf("failed to get %s external metric value", spec.Name)
+	fail := func(cause, err error) Proposal {
+		return failed(ReasonFailedGetExternalMetric, cause, fmt.Errorf("%s: %w", outer, err))
+	}
+	cause := m.Err
+	if cause == nil && len(m.Values) == 0 {
+		cause = errNoExternalMetrics
+	}
+	var fetchErr error
+	if cause != nil {
+		fetchErr = fmt.Errorf("unable to get external metric %s/%s/%s: %w", in.Namespace, spec.Name, selectorText(spec.Selector), cause)
+	}
+	usage := saturatingSum(m.Values)
+	p := Proposal{Timestamp: m.Timestamp, Status: MetricStatus{Spec: *spec},
+		Metric: fmt.Sprintf("external metric %s(%s)", spec.Name, selectorText(spec.Selector))}
+	switch spec.Target.Type {
+	case AverageValueTarget:
+		if fetchErr != nil {
+			return fail(fetchErr, fmt.Errorf("failed to get %s external metric: %w", spec.Name, fetchErr))
+		}
+		p.Replicas, p.Status.Current.AverageValue = perPodReplicas(tol, in.StatusReplicas, usage, spec.Target.AverageValue)
+	case ValueTarget:
+		if fetchErr != nil {
+			return fail(fetchErr, fmt.Errorf("failed to get external metric %s: %w", spec.Name, fetchErr))
+		}
+		n, err := valueReplicas(tol, in, float64(usage)/float64(spec.Target.Value))
+		if err != nil {
+			return fail(err, fmt.Errorf("failed to get external metric %s: %w", spec.Name, err))
+		}
+		p.Replicas, p.Status.Current.Value = n, usage
+	default:
+		err := errors.New("invalid external metric source: neither a value target nor an average value target was set")
+		return fail(err, err)
+	}
+	return p
+}
+
+// saturatingSum adds the series, capping at the int64 range instead of wrapping.
+func saturatingSum(vs []int64) int64 {
+	var sum int64
+	for _, v := range vs {
+		switch {
+		case v > 0 && sum > math.MaxInt64-v:
+			sum = math.MaxInt64
+		case v < 0 && sum < math.MinInt64-v:
+			sum = math.MinInt64
+		default:
+			sum += v
+		}
+	}
+	return sum
+}
+
+// valueReplicas is upstream's getUsageRatioReplicaCount (Object and External
+// Value targets): from zero, ceil(ratio) with no tolerance; otherwise the
+// ratio times the pods that are Running and Ready.
+func valueReplicas(tol Tolerances, in *Input, ratio float64) (int32, error) {
+	current := in.SpecReplicas
+	if current == 0 {
+		return clampInt32(math.Ceil(ratio)), nil
+	}
+	if tol.isWithin(ratio) {
+		return current, nil
+	}
+	if len(in.Pods) == 0 {
+		return 0, errors.New("unable to calculate ready pods: no pods returned by selector while calculating replica count")
+	}
+	ready := 0
+	for i := range in.Pods {
+		if in.Pods[i].Phase == PodRunning && in.Pods[i].Ready == ConditionTrue {
+			ready++
+		}
+	}
+	return clampInt32(math.Ceil(ratio * float64(ready))), nil
+}
+
+// perPodReplicas is the AverageValue path of Object and External metrics:
+// the usage spread over statusReplicas, and the reported per-pod average.
+func perPodReplicas(tol Tolerances, statusReplicas int32, usage, target int64) (int32, int64) {
+	replicas := statusReplicas
+	ratio := float64(usage) / (float64(target) * float64(statusReplicas))
+	if !tol.isWithin(ratio) {
+		replicas = clampInt32(math.Ceil(float64(usage) / float64(target)))
+	}
+	if statusReplicas == 0 {
+		return replicas, 0
+	}
+	avg := math.Ceil(float64(usage) / float64(statusReplicas))
+	if avg >= math.MaxInt64 {
+		return replicas, math.MaxInt64
+	}
+	return replicas, int64(avg)
+}
