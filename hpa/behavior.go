@@ -191,46 +191,39 @@ func changeSince(cutoff time.Time, events []ScaleEvent) int32 {
 
 // scaleUpLimit is upstream's calculateScaleUpLimitWithScalingRules.
 func scaleUpLimit(now time.Time, current int32, up, down []ScaleEvent, r *ScalingRules) int32 {
-	sel := *r.SelectPolicy
-	if sel == DisabledPolicySelect {
-		return current
-	}
-	result, pick := int32(math.MinInt32), maxInt32
-	if sel == MinChangePolicySelect {
-		result, pick = math.MaxInt32, minInt32
-	}
-	for _, p := range r.Policies {
-		start := periodStart(now, current, p, up, down)
-		var proposed int32
-		switch p.Type {
-		case PodsScalingPolicy:
-			proposed = start + p.Value
-		case PercentScalingPolicy:
-			// Rounded up, or a small group could never grow.
-			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
-		}
-		result = pick(result, proposed)
-	}
-	return result
+	return policyLimit(now, current, up, down, r, true)
 }
 
 // scaleDownLimit is upstream's calculateScaleDownLimitWithBehaviors.
 func scaleDownLimit(now time.Time, current int32, up, down []ScaleEvent, r *ScalingRules) int32 {
+	return policyLimit(now, current, up, down, r, false)
+}
+
+// policyLimit combines the policies of one direction. selectPolicy Max picks
+// the policy allowing the largest change (the highest count going up, the
+// lowest going down), Min the smallest; the seeds are upstream's, so an empty
+// policy list gives MinInt32 or MaxInt32 and blocks the direction.
+func policyLimit(now time.Time, current int32, up, down []ScaleEvent, r *ScalingRules, scaleUp bool) int32 {
 	sel := *r.SelectPolicy
 	if sel == DisabledPolicySelect {
 		return current
 	}
 	result, pick := int32(math.MaxInt32), minInt32
-	if sel == MinChangePolicySelect {
+	if scaleUp == (sel != MinChangePolicySelect) {
 		result, pick = math.MinInt32, maxInt32
 	}
 	for _, p := range r.Policies {
 		start := periodStart(now, current, p, up, down)
 		var proposed int32
-		switch p.Type {
-		case PodsScalingPolicy:
+		switch {
+		case p.Type == PodsScalingPolicy && scaleUp:
+			proposed = start + p.Value
+		case p.Type == PodsScalingPolicy:
 			proposed = start - p.Value
-		case PercentScalingPolicy:
+		case p.Type == PercentScalingPolicy && scaleUp:
+			// Rounded up, or a small group could never grow.
+			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
+		case p.Type == PercentScalingPolicy:
 			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
 		}
 		result = pick(result, proposed)
