@@ -160,9 +160,10 @@ type MetricInput struct {
 	// its FailedGet…Metric reason.
 	Err error `json:"-"`
 	// Samples are the per-pod values of Resource, ContainerResource and Pods
-	// metrics. They are matched to Input.Pods by name; when Samples[i].Pod equals
-	// Input.Pods[i].Name for every i (the layout the converters produce), no
-	// lookup structure is built.
+	// metrics. They are matched to Input.Pods by name. Listed in the order of
+	// Input.Pods (pods without a sample skipped, samples of unlisted pods last:
+	// the layout the converters produce) they are matched in one pass with no
+	// allocation; in any other order a name index is built.
 	Samples []PodSample `json:"samples,omitempty"`
 	// Value is an Object metric's value in milli-units.
 	Value int64 `json:"value,omitempty"`
