@@ -55,26 +55,28 @@ func clampInt32(f float64) int32 {
 
 func resourceProposal(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
 	res := ResourceName(spec.Name)
-	reason, outer := ReasonFailedGetResourceMetric, fmt.Sprintf("failed to get %s resource metric value", spec.Name)
-	name := spec.Name + " resource"
-	if spec.Type == ContainerResourceMetric {
-		reason, outer = ReasonFailedGetContainerResourceMetric, fmt.Sprintf("failed to get %s container metric value", spec.Container)
+	fail := func(err error) Proposal {
+		if spec.Type == ContainerResourceMetric {
+			return failed(ReasonFailedGetContainerResourceMetric, err, fmt.Errorf("failed to get %s container metric value: %w", spec.Container, err))
+		}
+		return failed(ReasonFailedGetResourceMetric, err, fmt.Errorf("failed to get %s resource metric value: %w", spec.Name, err))
 	}
-	fail := func(err error) Proposal { return failed(reason, err, fmt.Errorf("%s: %w", outer, err)) }
 	var r calcResult
 	var err error
+	var name string
 	switch spec.Target.Type {
 	case AverageValueTarget:
 		if r, err = rawResourceReplicas(c, tol, spec, m, in, res); err != nil {
 			return fail(fmt.Errorf("failed to get %s usage: %w", res, err))
 		}
+		name = spec.Name + " resource"
 	case UtilizationTarget:
 		if r, err = utilizationReplicas(c, tol, spec, m, in, res); err != nil {
 			return fail(fmt.Errorf("failed to get %s utilization: %w", res, err))
 		}
-		name = fmt.Sprintf("%s resource utilization (percentage of request)", res)
+		name = spec.Name + " resource utilization (percentage of request)"
 		if spec.Type == ContainerResourceMetric {
-			name = fmt.Sprintf("%s container resource utilization (percentage of request)", res)
+			name = spec.Name + " container resource utilization (percentage of request)"
 		}
 	default:
 		return fail(errors.New("invalid resource metric source: neither an average utilization target nor an average value (usage) target was set"))

@@ -37,7 +37,7 @@ func Validate(s Spec, c Config) error {
 		v.invalid("spec.maxReplicas", s.MaxReplicas, "must be greater than or equal to `minReplicas`")
 	}
 	for i := range s.Metrics {
-		v.metric(fmt.Sprintf("spec.metrics[%d]", i), &s.Metrics[i])
+		v.metric(i, &s.Metrics[i])
 	}
 	if s.Behavior != nil {
 		v.rules("spec.behavior.scaleUp", s.Behavior.ScaleUp)
@@ -72,20 +72,22 @@ var targetTypes = map[MetricSourceType][]MetricTargetType{
 	ExternalMetric:          {ValueTarget, AverageValueTarget},
 }
 
-func (v *validator) metric(path string, m *MetricSpec) {
+func (v *validator) metric(i int, m *MetricSpec) {
 	allowed, ok := targetTypes[m.Type]
+	// The field path is only built for an error: Evaluate validates on every call.
+	path := func() string { return fmt.Sprintf("spec.metrics[%d]", i) }
 	if !ok {
-		v.invalid(path+".type", fmt.Sprintf("%q", m.Type), "must be one of Object, Pods, Resource, ContainerResource, External")
+		v.invalid(path()+".type", fmt.Sprintf("%q", m.Type), "must be one of Object, Pods, Resource, ContainerResource, External")
 		return
 	}
 	if m.Name == "" {
-		v.required(path+".name", "must specify a metric or resource name")
+		v.required(path()+".name", "must specify a metric or resource name")
 	}
 	if m.Type == ContainerResourceMetric && m.Container == "" {
-		v.required(path+".container", "must specify a container")
+		v.required(path()+".container", "must specify a container")
 	}
 	if m.Type == ObjectMetric && (m.Object.Kind == "" || m.Object.Name == "") {
-		v.required(path+".describedObject", "must specify kind and name")
+		v.required(path()+".describedObject", "must specify kind and name")
 	}
 	t := m.Target
 	valid := false
@@ -93,16 +95,16 @@ func (v *validator) metric(path string, m *MetricSpec) {
 		valid = valid || a == t.Type
 	}
 	if !valid {
-		v.invalid(path+".target.type", fmt.Sprintf("%q", t.Type), fmt.Sprintf("must be one of %v for a %s metric", allowed, m.Type))
+		v.invalid(path()+".target.type", fmt.Sprintf("%q", t.Type), fmt.Sprintf("must be one of %v for a %s metric", allowed, m.Type))
 		return
 	}
 	switch {
 	case t.Type == UtilizationTarget && t.AverageUtilization <= 0:
-		v.invalid(path+".target.averageUtilization", t.AverageUtilization, "must be greater than 0")
+		v.invalid(path()+".target.averageUtilization", t.AverageUtilization, "must be greater than 0")
 	case t.Type == ValueTarget && t.Value <= 0:
-		v.invalid(path+".target.value", milliText(t.Value), "must be positive")
+		v.invalid(path()+".target.value", milliText(t.Value), "must be positive")
 	case t.Type == AverageValueTarget && t.AverageValue <= 0:
-		v.invalid(path+".target.averageValue", milliText(t.AverageValue), "must be positive")
+		v.invalid(path()+".target.averageValue", milliText(t.AverageValue), "must be positive")
 	}
 }
 
