@@ -1,0 +1,104 @@
+package schedule
+
+import "fmt"
+
+// Bounds are what a rule imposes on the replica count while it is in force:
+// a floor (Min), a ceiling (Max), or both; Min == Max is an exact count.
+type Bounds struct {
+	Min *int32 `json:"min,omitempty"`
+	Max *int32 `json:"max,omitempty"`
+}
+
+// Floor is a lower bound of n replicas.
+func Floor(n int32) Bounds { return Bounds{Min: &n} }
+
+// Ceiling is an upper bound of n replicas.
+func Ceiling(n int32) Bounds { return Bounds{Max: &n} }
+
+// Exact is exactly n replicas.
+func Exact(n int32) Bounds { return Bounds{Min: &n, Max: &n} }
+
+// IsZero reports whether b imposes nothing.
+func (b Bounds) IsZero() bool { return b.Min == nil && b.Max == nil }
+
+func (b Bounds) equal(o Bounds) bool {
+	eq := func(x, y *int32) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return eq(b.Min, o.Min) && eq(b.Max, o.Max)
+}
+
+func (b Bounds) String() string {
+	switch {
+	case b.Min != nil && b.Max != nil && *b.Min == *b.Max:
+		return fmt.Sprintf("exactly %d", *b.Min)
+	case b.Min != nil && b.Max != nil:
+		return fmt.Sprintf("between %d and %d", *b.Min, *b.Max)
+	case b.Min != nil:
+		return fmt.Sprintf("at least %d", *b.Min)
+	case b.Max != nil:
+		return fmt.Sprintf("at most %d", *b.Max)
+	}
+	return "no bounds"
+}
+
+// Policy says how a schedule's bounds combine with a metric recommendation.
+type Policy string
+
+// Policies.
+const (
+	// PolicyClamp keeps the recommendation within both bounds (the default).
+	PolicyClamp Policy = "Clamp"
+	// PolicyFloor applies only the schedule's minimum, as KEDA's cron trigger
+	// does through the HPA's maximum over metrics.
+	PolicyFloor Policy = "Floor"
+	// PolicyCeiling applies only the schedule's maximum.
+	PolicyCeiling Policy = "Ceiling"
+	// PolicyOverride replaces the recommendation with the schedule's count
+	// (its minimum, else its maximum), as cronhpa-controller sets replicas.
+	PolicyOverride Policy = "Override"
+)
+
+// Decision reasons.
+const (
+	ReasonRecommendation   = "MetricRecommendation"
+	ReasonScheduleFloor    = "ScheduleFloor"
+	ReasonScheduleCeiling  = "ScheduleCeiling"
+	ReasonScheduleOverride = "ScheduleOverride"
+)
+
+// Decision is the final replica count and why.
+type Decision struct {
+	Replicas int32  `json:"replicas"`
+	Reason   string `json:"reason"`
+	Message  string `json:"message"`
+}
+
+// Compose combines a metric recommendation (for example hpa.Result's
+// DesiredReplicas) with the bounds in force under policy p. It mutates
+// nothing: the HPA keeps its own min and max.
+func Compose(recommended int32, b Bounds, p Policy) Decision {
+	d := Decision{Replicas: recommended, Reason: ReasonRecommendation,
+		Message: fmt.Sprintf("the recommendation of %d is within the schedule's bounds (%s)", recommended, b)}
+	useMin := b.Min != nil && p != PolicyCeiling
+	useMax := b.Max != nil && p != PolicyFloor
+	if p == PolicyOverride && !b.IsZero() {
+		n := *pick(b.Min, b.Max)
+		return Decision{Replicas: n, Reason: ReasonScheduleOverride,
+			Message: fmt.Sprintf("the schedule sets %d replicas (recommendation %d)", n, recommended)}
+	}
+	switch {
+	case useMin && recommended < *b.Min:
+		d = Decision{Replicas: *b.Min, Reason: ReasonScheduleFloor,
+			Message: fmt.Sprintf("the schedule's floor of %d is above the recommendation of %d", *b.Min, recommended)}
+	case useMax && recommended > *b.Max:
+		d = Decision{Replicas: *b.Max, Reason: ReasonScheduleCeiling,
+			Message: fmt.Sprintf("the schedule's ceiling of %d is below the recommendation of %d", *b.Max, recommended)}
+	}
+	return d
+}
+
+func pick(a, b *int32) *int32 {
+	if a != nil {
+		return a
+	}
+	return b
+}
