@@ -128,7 +128,7 @@ func TestExclusions(t *testing.T) {
 			{Name: "sundays", Crons: []string{"* * * * 0"}},
 		},
 		Exclude: []string{"holidays"},
-		Rules: []schedule.RuleSpec{{Name: "office", Start: "0 8 * * *", End: "0 18 * * *", Bounds: schedule.Floor(4), Exclude: []string{"sundays"}}}})
+		Rules:   []schedule.RuleSpec{{Name: "office", Start: "0 8 * * *", End: "0 18 * * *", Bounds: schedule.Floor(4), Exclude: []string{"sundays"}}}})
 	for _, tc := range []struct {
 		day    string
 		active bool
