@@ -9,9 +9,13 @@
 //     and behavior normalization, conditions — with its stabilization and
 //     scale-event memory as a value the caller owns and can persist as JSON.
 //     Entry point: hpa.Evaluate.
+//   - schedule: time-based scaling — cron jobs, time windows and one-shot
+//     ranges as one level-triggered model with a time zone per schedule,
+//     exact daylight-saving rules and holiday calendars, composed with a
+//     metric recommendation by an explicit policy. Entry points:
+//     schedule.New, (*schedule.Schedule).At, schedule.Compose.
 //
-// Planned (see the README): schedule (cron and time windows with time zones,
-// DST and holidays), simulate (binpacking, scale-down and expanders),
+// Planned (see the README): simulate (binpacking, scale-down and expanders),
 // nodegroup with cloud/asg and cloud/ess, autoscale (controllers), and
 // examples/ (small binaries).
 //
