@@ -44,13 +44,12 @@ func firstAtOrAfter(loc *time.Location, c int64) int64 {
 	return u
 }
 
-// gapEnd is the first instant whose wall time is at or after c, for a c that
-// no instant shows: the instant the clock jumps past it.
-func gapEnd(loc *time.Location, c, lowOff, highOff int64) int64 {
-	lo, hi := c-highOff, c-lowOff // wall(lo) < c <= wall(hi)
+// firstTrue is the smallest x in (lo, hi] with ok(x), for a predicate that
+// is false at lo, true at hi and changes once in between.
+func firstTrue(lo, hi int64, ok func(int64) bool) int64 {
 	for lo+1 < hi {
 		mid := lo + (hi-lo)/2
-		if mid+offsetAt(loc, mid) >= c {
+		if ok(mid) {
 			hi = mid
 		} else {
 			lo = mid
@@ -59,32 +58,22 @@ func gapEnd(loc *time.Location, c, lowOff, highOff int64) int64 {
 	return hi
 }
 
+// gapEnd is the first instant whose wall time is at or after c, for a c that
+// no instant shows: the instant the clock jumps past it.
+func gapEnd(loc *time.Location, c, lowOff, highOff int64) int64 {
+	return firstTrue(c-highOff, c-lowOff, func(u int64) bool { return u+offsetAt(loc, u) >= c })
+}
+
 // changeAfter is the first instant in (from, to] whose offset is not off
 // (the caller knows there is one).
 func changeAfter(loc *time.Location, from, to, off int64) int64 {
-	for from+1 < to {
-		mid := from + (to-from)/2
-		if offsetAt(loc, mid) != off {
-			to = mid
-		} else {
-			from = mid
-		}
-	}
-	return to
+	return firstTrue(from, to, func(u int64) bool { return offsetAt(loc, u) != off })
 }
 
 // changeBefore is the first instant of the run of offset off that ends at
 // to, looking no earlier than from (whose offset is not off).
 func changeBefore(loc *time.Location, from, to, off int64) int64 {
-	for from+1 < to {
-		mid := from + (to-from)/2
-		if offsetAt(loc, mid) == off {
-			to = mid
-		} else {
-			from = mid
-		}
-	}
-	return to
+	return firstTrue(from, to, func(u int64) bool { return offsetAt(loc, u) == off })
 }
 
 // maxSteps bounds the clock changes one search may cross; zones change at
