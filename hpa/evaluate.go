@@ -21,9 +21,11 @@ const (
 // Result.DesiredReplicas, call st.RecordRescale (or RescaleFailed on the
 // Result when the update failed). Evaluate reads no clock: in.Now is the instant.
 //
-// A spec that Validate rejects, a nil st or an Input whose Metrics do not
-// match the spec's return an error wrapping ErrInvalidSpec or ErrInvalidInput
-// and leave st untouched. Metric failures are not errors of Evaluate: they are
+// A spec whose replica range or metrics Validate rejects, a nil st or an
+// Input whose Metrics do not match the spec's return an error wrapping
+// ErrInvalidSpec or ErrInvalidInput and leave st untouched. The behavior is
+// not validated: it is applied as upstream's controller applies it (an empty
+// policy list blocks that direction); call Validate to check it. Metric failures are not errors of Evaluate: they are
 // reported in Result.Err, the proposals and the conditions, as upstream.
 func Evaluate(cfg Config, spec Spec, in Input, st *State) (Result, error) {
 	if err := checkEvaluate(&cfg, &spec, &in, st); err != nil {
@@ -45,7 +47,7 @@ func checkEvaluate(cfg *Config, spec *Spec, in *Input, st *State) error {
 	if in.SpecReplicas < 0 || in.StatusReplicas < 0 {
 		return fmt.Errorf("%w: negative replica count (spec %d, status %d)", ErrInvalidInput, in.SpecReplicas, in.StatusReplicas)
 	}
-	return Validate(*spec, *cfg)
+	return validate(*spec, *cfg, false)
 }
 
 // evaluation holds one Evaluate call's working values.

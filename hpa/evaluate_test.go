@@ -399,3 +399,20 @@ func TestEvaluateRejectsBadInput(t *testing.T) {
 		t.Errorf("rejected calls wrote to the state: %+v", st)
 	}
 }
+
+// Upstream seeds a Max policy selection with MinInt32, so an explicitly empty
+// policy list blocks scale-up; Evaluate applies the behavior as given.
+func TestEvaluateEmptyPoliciesBlockScaleUp(t *testing.T) {
+	b := &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{}}}
+	res := runEvCase(t, evCase{max: 20, current: 3, target: 30, usages: []int64{300, 500, 700}, behavior: b})
+	if res.Rescale || res.DesiredReplicas != 3 {
+		t.Fatalf("desired %d rescale %v; want 3 held", res.DesiredReplicas, res.Rescale)
+	}
+	if c, _ := res.Condition(hpa.ScalingLimited); c.Reason != hpa.ReasonScaleUpLimit || c.Status != hpa.ConditionTrue {
+		t.Errorf("ScalingLimited = %+v", c)
+	}
+	spec := hpa.Spec{MaxReplicas: 20, Metrics: []hpa.MetricSpec{evCPU(30)}, Behavior: b}
+	if err := hpa.Validate(spec, hpa.DefaultConfig()); err == nil {
+		t.Error("Validate accepts an empty policy list")
+	}
+}

@@ -18,6 +18,13 @@ const (
 // joined into one error that wraps ErrInvalidSpec. c decides whether
 // minReplicas 0 is allowed (Config.ScaleToZero with an Object or External metric).
 func Validate(s Spec, c Config) error {
+	return validate(s, c, true)
+}
+
+// validate checks s; withBehavior also checks spec.behavior. Evaluate leaves
+// the behavior unchecked and computes with it as upstream's controller does
+// (an empty policy list, for example, blocks that direction).
+func validate(s Spec, c Config, withBehavior bool) error {
 	v := validator{}
 	minReplicas := int32(1)
 	if s.MinReplicas != nil {
@@ -39,7 +46,7 @@ func Validate(s Spec, c Config) error {
 	for i := range s.Metrics {
 		v.metric(i, &s.Metrics[i])
 	}
-	if s.Behavior != nil {
+	if withBehavior && s.Behavior != nil {
 		v.rules("spec.behavior.scaleUp", s.Behavior.ScaleUp)
 		v.rules("spec.behavior.scaleDown", s.Behavior.ScaleDown)
 	}
