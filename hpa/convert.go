@@ -2,6 +2,8 @@ package hpa
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -12,77 +14,87 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
-// defaultMetricWindow is the window upstream assumes for a custom metric that
-// reports none.
-const defaultMetricWindow = time.Minute
+// cvDefaultCustomWindow is the window upstream's custom metrics client
+// assumes for a value that reports none (metricServerDefaultMetricWindow).
+const cvDefaultCustomWindow = time.Minute
 
-// SpecFromV2 converts an autoscaling/v2 HPA spec. Quantities become
-// milli-units; selectors are rendered as upstream prints them in messages. It
-// applies no defaults (Evaluate does) and fails, wrapping ErrInvalidSpec, on a
-// metric whose source is missing for its type.
+// SpecFromV2 converts an autoscaling/v2 HPA spec into a Spec. Quantities
+// become milli-units (Quantity.MilliValue), tolerances floats
+// (AsApproximateFloat64), selectors the %+v text upstream prints in metric
+// names. It applies no defaults: Evaluate does. A metric whose source struct
+// is nil for its type is refused with an error wrapping ErrInvalidSpec,
+// worded as the API server words it; a metric of an unknown type is kept for
+// Validate (and Evaluate) to report.
 func SpecFromV2(s autoscalingv2.HorizontalPodAutoscalerSpec) (Spec, error) {
-	out := Spec{MinReplicas: s.MinReplicas, MaxReplicas: s.MaxReplicas}
+	out := Spec{MinReplicas: cvCopyInt32(s.MinReplicas), MaxReplicas: s.MaxReplicas}
 	if len(s.Metrics) > 0 {
 		out.Metrics = make([]MetricSpec, len(s.Metrics))
 	}
-	for i, m := range s.Metrics {
-		ms, err := metricFromV2(m)
-		if err != nil {
-			return Spec{}, fmt.Errorf("%w: spec.metrics[%d]: %v", ErrInvalidSpec, i, err)
+	for i := range s.Metrics {
+		m, field := cvMetricFromV2(&s.Metrics[i])
+		if field != "" {
+			return Spec{}, &cvFieldError{msg: fmt.Sprintf("spec.metrics[%d].%s: Required value: must populate information for the given metric source", i, field)}
 		}
-		out.Metrics[i] = ms
+		out.Metrics[i] = m
 	}
 	if b := s.Behavior; b != nil {
-		out.Behavior = &Behavior{ScaleUp: rulesFromV2(b.ScaleUp), ScaleDown: rulesFromV2(b.ScaleDown)}
+		out.Behavior = &Behavior{ScaleUp: cvRulesFromV2(b.ScaleUp), ScaleDown: cvRulesFromV2(b.ScaleDown)}
 	}
 	return out, nil
 }
 
-func metricFromV2(m autoscalingv2.MetricSpec) (MetricSpec, error) {
+// cvMetricFromV2 converts one metric; on a missing source it returns the
+// name of the missing field instead.
+func cvMetricFromV2(m *autoscalingv2.MetricSpec) (MetricSpec, string) {
 	out := MetricSpec{Type: MetricSourceType(m.Type)}
-	missing := func() (MetricSpec, error) { return MetricSpec{}, fmt.Errorf("type %s without its source", m.Type) }
 	switch m.Type {
 	case autoscalingv2.ResourceMetricSourceType:
 		if m.Resource == nil {
-			return missing()
+			return out, "resource"
 		}
-		out.Name, out.Target = string(m.Resource.Name), targetFromV2(m.Resource.Target)
+		out.Name, out.Target = string(m.Resource.Name), cvTargetFromV2(m.Resource.Target)
 	case autoscalingv2.ContainerResourceMetricSourceType:
-		if m.ContainerResource == nil {
-			return missing()
+		c := m.ContainerResource
+		if c == nil {
+			return out, "containerResource"
 		}
-		out.Name, out.Container, out.Target = string(m.ContainerResource.Name), m.ContainerResource.Container, targetFromV2(m.ContainerResource.Target)
+		out.Name, out.Container, out.Target = string(c.Name), c.Container, cvTargetFromV2(c.Target)
 	case autoscalingv2.PodsMetricSourceType:
 		if m.Pods == nil {
-			return missing()
+			return out, "pods"
 		}
-		out.Name, out.Selector, out.Target = m.Pods.Metric.Name, selectorString(m.Pods.Metric.Selector), targetFromV2(m.Pods.Target)
+		cvIdentify(&out, m.Pods.Metric, m.Pods.Target)
 	case autoscalingv2.ObjectMetricSourceType:
-		if m.Object == nil {
-			return missing()
-		}
 		o := m.Object
-		out.Name, out.Selector, out.Target = o.Metric.Name, selectorString(o.Metric.Selector), targetFromV2(o.Target)
+		if o == nil {
+			return out, "object"
+		}
+		cvIdentify(&out, o.Metric, o.Target)
 		out.Object = ObjectReference{APIVersion: o.DescribedObject.APIVersion, Kind: o.DescribedObject.Kind, Name: o.DescribedObject.Name}
 	case autoscalingv2.ExternalMetricSourceType:
 		if m.External == nil {
-			return missing()
+			return out, "external"
 		}
-		out.Name, out.Selector, out.Target = m.External.Metric.Name, selectorString(m.External.Metric.Selector), targetFromV2(m.External.Target)
+		cvIdentify(&out, m.External.Metric, m.External.Target)
 	}
-	return out, nil
+	return out, ""
 }
 
-// selectorString renders a selector as upstream's %+v does in metric names
-// and messages; nil renders as "" (printed as "nil").
-func selectorString(s *metav1.LabelSelector) string {
+func cvIdentify(out *MetricSpec, id autoscalingv2.MetricIdentifier, t autoscalingv2.MetricTarget) {
+	out.Name, out.Selector, out.Target = id.Name, cvSelectorString(id.Selector), cvTargetFromV2(t)
+}
+
+// cvSelectorString renders a selector as upstream's %+v does in metric names
+// and messages (the generated String method); nil renders as "", which the
+// arithmetic prints as "nil".
+func cvSelectorString(s *metav1.LabelSelector) string {
 	if s == nil {
 		return ""
 	}
-	return fmt.Sprintf("%+v", s)
+	return s.String()
 }
 
-func targetFromV2(t autoscalingv2.MetricTarget) MetricTarget {
+func cvTargetFromV2(t autoscalingv2.MetricTarget) MetricTarget {
 	out := MetricTarget{Type: MetricTargetType(t.Type)}
 	if t.Value != nil {
 		out.Value = t.Value.MilliValue()
@@ -96,15 +108,17 @@ func targetFromV2(t autoscalingv2.MetricTarget) MetricTarget {
 	return out
 }
 
-func rulesFromV2(r *autoscalingv2.HPAScalingRules) *ScalingRules {
+func cvRulesFromV2(r *autoscalingv2.HPAScalingRules) *ScalingRules {
 	if r == nil {
 		return nil
 	}
-	out := &ScalingRules{StabilizationWindowSeconds: r.StabilizationWindowSeconds}
+	out := &ScalingRules{StabilizationWindowSeconds: cvCopyInt32(r.StabilizationWindowSeconds)}
 	if r.SelectPolicy != nil {
 		sp := SelectPolicy(*r.SelectPolicy)
 		out.SelectPolicy = &sp
 	}
+	// nil stays nil ("use the defaults"); an empty list stays empty, which
+	// Validate refuses as the API server does.
 	if r.Policies != nil {
 		out.Policies = make([]Policy, len(r.Policies))
 		for i, p := range r.Policies {
@@ -118,10 +132,26 @@ func rulesFromV2(r *autoscalingv2.HPAScalingRules) *ScalingRules {
 	return out
 }
 
+// cvCopyInt32 copies a pointer's value so that a Spec shares no memory with
+// the API object it came from.
+func cvCopyInt32(p *int32) *int32 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
 // PodFromV1 converts what the HPA reads of a pod: phase, deletion, the Ready
-// condition, the start time, and the requests of its containers followed by
-// its sidecars (init containers with restartPolicy Always) and of the pod.
+// condition's status and lastTransitionTime, status.startTime, the requests
+// of its regular containers followed by those of its sidecars (init
+// containers with restartPolicy Always; other init containers are left out,
+// as upstream sums only these), and the pod-level requests. A nil pod gives
+// the zero Pod.
 func PodFromV1(p *corev1.Pod) Pod {
+	if p == nil {
+		return Pod{}
+	}
 	out := Pod{Name: p.Name, Phase: PodPhase(p.Status.Phase), Deleting: p.DeletionTimestamp != nil}
 	if p.Status.StartTime != nil {
 		out.StartTime = p.Status.StartTime.Time
@@ -134,15 +164,15 @@ func PodFromV1(p *corev1.Pod) Pod {
 	}
 	out.Containers = make([]Container, 0, len(p.Spec.Containers))
 	for _, c := range p.Spec.Containers {
-		out.Containers = append(out.Containers, Container{Name: c.Name, Requests: resourcesFromV1(c.Resources.Requests)})
+		out.Containers = append(out.Containers, Container{Name: c.Name, Requests: cvResourcesFromV1(c.Resources.Requests)})
 	}
 	for _, c := range p.Spec.InitContainers {
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			out.Containers = append(out.Containers, Container{Name: c.Name, Requests: resourcesFromV1(c.Resources.Requests), Sidecar: true})
+			out.Containers = append(out.Containers, Container{Name: c.Name, Requests: cvResourcesFromV1(c.Resources.Requests), Sidecar: true})
 		}
 	}
 	if p.Spec.Resources != nil {
-		out.PodRequests = resourcesFromV1(p.Spec.Resources.Requests)
+		out.PodRequests = cvResourcesFromV1(p.Spec.Resources.Requests)
 	}
 	return out
 }
@@ -156,7 +186,9 @@ func PodsFromV1(pods []corev1.Pod) []Pod {
 	return out
 }
 
-func resourcesFromV1(rl corev1.ResourceList) Resources {
+// cvResourcesFromV1 converts a ResourceList, sorted by name so that the
+// result does not depend on map order.
+func cvResourcesFromV1(rl corev1.ResourceList) Resources {
 	if len(rl) == 0 {
 		return nil
 	}
@@ -164,40 +196,44 @@ func resourcesFromV1(rl corev1.ResourceList) Resources {
 	for name, q := range rl {
 		out = append(out, Quantity{Name: ResourceName(name), Milli: q.MilliValue()})
 	}
+	slices.SortFunc(out, func(a, b Quantity) int { return strings.Compare(string(a.Name), string(b.Name)) })
 	return out
 }
 
-// PodSamplesFromMetrics converts resource metrics API results as upstream's
-// metrics client does: with no container named, a pod's value is the sum over
-// its containers, and a pod with no containers, or with a container lacking
-// the resource, has no sample (it becomes "missing"); with a container named,
-// the value is that container's, and a pod without it has no sample.
+// PodSamplesFromMetrics converts a resource metrics API (metrics.k8s.io)
+// listing into the samples of one Resource or ContainerResource metric, as
+// upstream's metrics client reads it:
 //
-// The samples come in the order of pods (the layout Evaluate matches without
-// building an index), followed by samples of pods not in the list, which
-// upstream also counts.
-func PodSamplesFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, res ResourceName, container string) []PodSample {
-	byName := make(map[string]PodSample, len(list))
-	order := make([]string, 0, len(list))
+//   - container == "": a pod's value is the sum of resource over all its
+//     containers; a pod with no containers, or with any container lacking
+//     the resource, gets no sample (the arithmetic then counts it missing);
+//   - container != "": a pod's value is that container's; a pod without the
+//     container, or whose container lacks the resource, gets no sample.
+//
+// Timestamp and Window are the PodMetrics'. When a pod is listed twice the
+// last entry wins, as upstream's map does.
+//
+// Layout: the samples of pods present in pods come first, in the order of
+// pods (pods without a sample are skipped, so samples[i] need not be
+// pods[i]); then the samples of pods not in pods, in list order. Upstream
+// counts those superfluous samples too. This is the layout Evaluate matches
+// against Input.Pods in one pass, without building an index.
+func PodSamplesFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, resource ResourceName, container string) []PodSample {
+	samples := make([]PodSample, 0, len(list))
 	for i := range list {
 		m := &list[i]
-		v, ok := podUsage(m, res, container)
-		if !ok {
-			continue
+		if v, ok := cvPodUsage(m, corev1.ResourceName(resource), container); ok {
+			samples = append(samples, PodSample{Pod: m.Name, Value: v, Timestamp: m.Timestamp.Time, Window: m.Window.Duration})
 		}
-		if _, dup := byName[m.Name]; !dup {
-			order = append(order, m.Name)
-		}
-		byName[m.Name] = PodSample{Pod: m.Name, Value: v, Timestamp: m.Timestamp.Time, Window: m.Window.Duration}
 	}
-	return alignSamples(pods, byName, order)
+	return cvAlign(pods, samples)
 }
 
-func podUsage(m *metricsv1beta1.PodMetrics, res ResourceName, container string) (int64, bool) {
+func cvPodUsage(m *metricsv1beta1.PodMetrics, res corev1.ResourceName, container string) (int64, bool) {
 	if container != "" {
 		for _, c := range m.Containers {
 			if c.Name == container {
-				q, ok := c.Usage[corev1.ResourceName(res)]
+				q, ok := c.Usage[res]
 				return q.MilliValue(), ok
 			}
 		}
@@ -208,7 +244,7 @@ func podUsage(m *metricsv1beta1.PodMetrics, res ResourceName, container string) 
 	}
 	var sum int64
 	for _, c := range m.Containers {
-		q, ok := c.Usage[corev1.ResourceName(res)]
+		q, ok := c.Usage[res]
 		if !ok {
 			return 0, false
 		}
@@ -217,59 +253,68 @@ func podUsage(m *metricsv1beta1.PodMetrics, res ResourceName, container string) 
 	return sum, true
 }
 
-// alignSamples orders samples by pods, then the rest in their original order.
-func alignSamples(pods []Pod, byName map[string]PodSample, order []string) []PodSample {
-	out := make([]PodSample, 0, len(byName))
-	used := make(map[string]bool, len(pods))
+// cvAlign deduplicates samples by pod (the last wins, like upstream's map)
+// and orders them: pods' order first, then the rest in their first-seen order.
+func cvAlign(pods []Pod, samples []PodSample) []PodSample {
+	last := make(map[string]int, len(samples))
+	for i := range samples {
+		last[samples[i].Pod] = i
+	}
+	out := make([]PodSample, 0, len(last))
 	for i := range pods {
-		if s, ok := byName[pods[i].Name]; ok && !used[pods[i].Name] {
-			out = append(out, s)
-			used[pods[i].Name] = true
+		if j, ok := last[pods[i].Name]; ok {
+			out = append(out, samples[j])
+			delete(last, pods[i].Name) // a pod listed twice takes its sample once
 		}
 	}
-	for _, name := range order {
-		if !used[name] {
-			out = append(out, byName[name])
+	// What is left in last are pods outside pods.
+	for i := range samples {
+		name := samples[i].Pod
+		if j, ok := last[name]; ok {
+			out = append(out, samples[j])
+			delete(last, name)
 		}
 	}
 	return out
 }
 
-// PodSamplesFromCustomMetrics converts a Pods metric from the custom metrics
-// API (one value per pod, keyed by the described object's name), ordered like
-// pods as PodSamplesFromMetrics. A value without a window gets upstream's
-// default of one minute.
-func PodSamplesFromCustomMetrics(pods []Pod, list []custommetricsv1beta2.MetricValue) []PodSample {
-	byName := make(map[string]PodSample, len(list))
-	order := make([]string, 0, len(list))
-	for _, v := range list {
-		w := defaultMetricWindow
+// PodSamplesFromCustomMetrics converts a Pods metric read from the custom
+// metrics API (custom.metrics.k8s.io, one value per pod): the pod is the
+// described object's name, the value in milli-units, and a value without
+// windowSeconds gets upstream's default window of one minute. When a pod is
+// listed twice the last value wins, as upstream's map does; samples keep the
+// list's order otherwise (Evaluate then matches them by name).
+func PodSamplesFromCustomMetrics(list []custommetricsv1beta2.MetricValue) []PodSample {
+	samples := make([]PodSample, 0, len(list))
+	for i := range list {
+		v := &list[i]
+		w := cvDefaultCustomWindow
 		if v.WindowSeconds != nil {
 			w = time.Duration(*v.WindowSeconds) * time.Second
 		}
-		name := v.DescribedObject.Name
-		if _, dup := byName[name]; !dup {
-			order = append(order, name)
-		}
-		byName[name] = PodSample{Pod: name, Value: v.Value.MilliValue(), Timestamp: v.Timestamp.Time, Window: w}
+		samples = append(samples, PodSample{Pod: v.DescribedObject.Name, Value: v.Value.MilliValue(), Timestamp: v.Timestamp.Time, Window: w})
 	}
-	return alignSamples(pods, byName, order)
+	return cvAlign(nil, samples)
 }
 
-// ObjectInputFromCustomMetric converts an Object metric's value.
+// ObjectInputFromCustomMetric converts the value of an Object metric read
+// from the custom metrics API: the value in milli-units and its timestamp.
 func ObjectInputFromCustomMetric(v custommetricsv1beta2.MetricValue) MetricInput {
 	return MetricInput{Value: v.Value.MilliValue(), Timestamp: v.Timestamp.Time}
 }
 
-// ExternalInputFromMetrics converts an External metric's series; Evaluate
-// sums them. The timestamp is the first series', as upstream reports.
+// ExternalInputFromMetrics converts the series an External metric returned
+// (external.metrics.k8s.io): their values in milli-units, which Evaluate
+// sums, and the first series' timestamp, which is what upstream's external
+// metrics client reports. An empty list gives no Values, which Evaluate
+// reports as upstream does ("no metrics returned from external metrics API").
 func ExternalInputFromMetrics(list []externalmetricsv1beta1.ExternalMetricValue) MetricInput {
-	in := MetricInput{Values: make([]int64, len(list))}
-	for i, v := range list {
-		in.Values[i] = v.Value.MilliValue()
+	if len(list) == 0 {
+		return MetricInput{}
 	}
-	if len(list) > 0 {
-		in.Timestamp = list[0].Timestamp.Time
+	in := MetricInput{Values: make([]int64, len(list)), Timestamp: list[0].Timestamp.Time}
+	for i := range list {
+		in.Values[i] = list[i].Value.MilliValue()
 	}
 	return in
 }

@@ -18,15 +18,25 @@ import (
 	"github.com/kscale/kscale/hpa"
 )
 
-func cvQ(s string) *resource.Quantity { q := resource.MustParse(s); return &q }
+// cvT0 is the base instant of the converter and status tests.
+var cvT0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
-func cvSpec() autoscalingv2.HorizontalPodAutoscalerSpec {
+func cvQ(s string) *resource.Quantity { q := resource.MustParse(s); return &q }
+func cvInt32(v int32) *int32          { return &v }
+func cvFloat(v float64) *float64      { return &v }
+
+var cvQueueSel = &metav1.LabelSelector{
+	MatchLabels:      map[string]string{"queue": "orders", "tier": "web"},
+	MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "env", Operator: metav1.LabelSelectorOpIn, Values: []string{"prod", "staging"}}},
+}
+
+// cvV2Spec is a realistic HPA spec using every metric source.
+func cvV2Spec() autoscalingv2.HorizontalPodAutoscalerSpec {
 	util := int32(60)
-	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"queue": "orders"}}
-	window := int32(120)
-	maxSel := autoscalingv2.MaxChangePolicySelect
+	maxSel, disabled := autoscalingv2.MaxChangePolicySelect, autoscalingv2.DisabledPolicySelect
 	return autoscalingv2.HorizontalPodAutoscalerSpec{
-		MinReplicas: evInt32(2), MaxReplicas: 20,
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web", APIVersion: "apps/v1"},
+		MinReplicas:    cvInt32(2), MaxReplicas: 20,
 		Metrics: []autoscalingv2.MetricSpec{
 			{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU,
 				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &util}}},
@@ -37,283 +47,268 @@ func cvSpec() autoscalingv2.HorizontalPodAutoscalerSpec {
 			{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
 				DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Name: "web"},
 				Metric:          autoscalingv2.MetricIdentifier{Name: "hits"}, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: cvQ("2k")}}},
-			{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "depth", Selector: sel},
+			{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "depth", Selector: cvQueueSel},
 				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: cvQ("500m")}}},
 		},
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
-			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window, SelectPolicy: &maxSel, Tolerance: cvQ("50m"),
-				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 10, PeriodSeconds: 60}}},
+			ScaleUp: &autoscalingv2.HPAScalingRules{SelectPolicy: &disabled, Tolerance: cvQ("0")},
+			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: cvInt32(120), SelectPolicy: &maxSel, Tolerance: cvQ("50m"),
+				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 10, PeriodSeconds: 60},
+					{Type: autoscalingv2.PodsScalingPolicy, Value: 2, PeriodSeconds: 30}}},
+		},
+	}
+}
+
+// cvCompactSpec is cvV2Spec as SpecFromV2 must convert it.
+func cvCompactSpec() hpa.Spec {
+	maxSel, disabled := hpa.MaxChangePolicySelect, hpa.DisabledPolicySelect
+	return hpa.Spec{MinReplicas: cvInt32(2), MaxReplicas: 20,
+		Metrics: []hpa.MetricSpec{
+			{Type: hpa.ResourceMetric, Name: "cpu", Target: hpa.MetricTarget{Type: hpa.UtilizationTarget, AverageUtilization: 60}},
+			{Type: hpa.ContainerResourceMetric, Name: "memory", Container: "app", Target: hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 512 << 20 * 1000}},
+			{Type: hpa.PodsMetric, Name: "rps", Target: hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 100_000}},
+			{Type: hpa.ObjectMetric, Name: "hits", Object: hpa.ObjectReference{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Name: "web"},
+				Target: hpa.MetricTarget{Type: hpa.ValueTarget, Value: 2_000_000}},
+			{Type: hpa.ExternalMetric, Name: "depth",
+				Selector: "&LabelSelector{MatchLabels:map[string]string{queue: orders,tier: web,},MatchExpressions:[]LabelSelectorRequirement{LabelSelectorRequirement{Key:env,Operator:In,Values:[prod staging],},},}",
+				Target:   hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 500}},
+		},
+		Behavior: &hpa.Behavior{
+			ScaleUp: &hpa.ScalingRules{SelectPolicy: &disabled, Tolerance: cvFloat(0)},
+			ScaleDown: &hpa.ScalingRules{StabilizationWindowSeconds: cvInt32(120), SelectPolicy: &maxSel, Tolerance: cvFloat(0.05),
+				Policies: []hpa.Policy{{Type: hpa.PercentScalingPolicy, Value: 10, PeriodSeconds: 60}, {Type: hpa.PodsScalingPolicy, Value: 2, PeriodSeconds: 30}}},
 		},
 	}
 }
 
 func TestSpecFromV2(t *testing.T) {
-	got, err := hpa.SpecFromV2(cvSpec())
-	if err != nil {
-		t.Fatal(err)
+	minimal := autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 3}
+	unknown := autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 3, Metrics: []autoscalingv2.MetricSpec{{Type: "Bogus"}}}
+	emptyPolicies := autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 3, Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
+		ScaleUp: &autoscalingv2.HPAScalingRules{Policies: []autoscalingv2.HPAScalingPolicy{}}}}
+	cases := []struct {
+		name string
+		in   autoscalingv2.HorizontalPodAutoscalerSpec
+		want hpa.Spec
+	}{
+		{"every source and behavior", cvV2Spec(), cvCompactSpec()},
+		{"no min, no metrics, no behavior", minimal, hpa.Spec{MaxReplicas: 3}},
+		{"unknown source type kept for Validate", unknown, hpa.Spec{MaxReplicas: 3, Metrics: []hpa.MetricSpec{{Type: "Bogus"}}}},
+		{"explicit empty policies stay empty", emptyPolicies, hpa.Spec{MaxReplicas: 3, Behavior: &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{}}}}},
 	}
-	maxSel := hpa.MaxChangePolicySelect
-	tol := 0.05
-	want := hpa.Spec{MinReplicas: evInt32(2), MaxReplicas: 20, Metrics: []hpa.MetricSpec{
-		{Type: hpa.ResourceMetric, Name: "cpu", Target: hpa.MetricTarget{Type: hpa.UtilizationTarget, AverageUtilization: 60}},
-		{Type: hpa.ContainerResourceMetric, Name: "memory", Container: "app", Target: hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 512 << 20 * 1000}},
-		{Type: hpa.PodsMetric, Name: "rps", Target: hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 100_000}},
-		{Type: hpa.ObjectMetric, Name: "hits", Object: hpa.ObjectReference{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Name: "web"},
-			Target: hpa.MetricTarget{Type: hpa.ValueTarget, Value: 2_000_000}},
-		{Type: hpa.ExternalMetric, Name: "depth", Selector: "&LabelSelector{MatchLabels:map[string]string{queue: orders,},MatchExpressions:[]LabelSelectorRequirement{},}",
-			Target: hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 500}},
-	}, Behavior: &hpa.Behavior{ScaleDown: &hpa.ScalingRules{StabilizationWindowSeconds: evInt32(120), SelectPolicy: &maxSel, Tolerance: &tol,
-		Policies: []hpa.Policy{{Type: hpa.PercentScalingPolicy, Value: 10, PeriodSeconds: 60}}}}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("SpecFromV2 (-want +got):\n%s", d)
-	}
-	if err := hpa.Validate(got, hpa.DefaultConfig()); err != nil {
-		t.Errorf("converted spec does not validate: %v", err)
-	}
-	bad := cvSpec()
-	bad.Metrics[0].Resource = nil
-	if _, err := hpa.SpecFromV2(bad); !errors.Is(err, hpa.ErrInvalidSpec) {
-		t.Errorf("metric without source: %v", err)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := hpa.SpecFromV2(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("SpecFromV2 (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 
+func TestSpecFromV2CopiesPointers(t *testing.T) {
+	in := cvV2Spec()
+	got, _ := hpa.SpecFromV2(in)
+	*in.MinReplicas = 9
+	if *got.MinReplicas != 2 {
+		t.Error("Spec shares MinReplicas with the API object")
+	}
+	if err := hpa.Validate(got, hpa.DefaultConfig()); err != nil {
+		t.Errorf("a converted valid HPA fails Validate: %v", err)
+	}
+}
+
+func TestSpecFromV2MissingSource(t *testing.T) {
+	for _, typ := range []autoscalingv2.MetricSourceType{"Resource", "ContainerResource", "Pods", "Object", "External"} {
+		in := cvV2Spec()
+		in.Metrics = append(in.Metrics, autoscalingv2.MetricSpec{Type: typ})
+		_, err := hpa.SpecFromV2(in)
+		field := "spec.metrics[5]." + strings.ToLower(string(typ[:1])) + string(typ[1:]) + ": Required value"
+		if !errors.Is(err, hpa.ErrInvalidSpec) || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s without source: %v, want ErrInvalidSpec naming %q", typ, err, field)
+		}
+	}
+}
+
+func cvRequests(kv ...string) corev1.ResourceRequirements {
+	rl := corev1.ResourceList{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		rl[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return corev1.ResourceRequirements{Requests: rl}
+}
+
 func TestPodFromV1(t *testing.T) {
-	start := metav1.NewTime(evT0.Add(-time.Hour))
-	ready := metav1.NewTime(evT0.Add(-50 * time.Minute))
+	start := metav1.NewTime(cvT0.Add(-time.Hour))
+	flip := metav1.NewTime(cvT0.Add(-50 * time.Minute))
 	always := corev1.ContainerRestartPolicyAlways
-	reqs := func(cpu string) corev1.ResourceRequirements {
-		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}
+	base := func() corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Resources: cvRequests("cpu", "500m", "memory", "1Gi")}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &start, Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: start},
+				{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: flip}}}}
 	}
-	p := corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web-1", DeletionTimestamp: &start},
-		Spec: corev1.PodSpec{
-			InitContainers: []corev1.Container{{Name: "migrate", Resources: reqs("2")}, {Name: "proxy", RestartPolicy: &always, Resources: reqs("100m")}},
-			Containers:     []corev1.Container{{Name: "app", Resources: reqs("500m")}},
-			Resources:      &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
-		},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &start, Conditions: []corev1.PodCondition{
-			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
-			{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: ready}}},
+	app := hpa.Container{Name: "app", Requests: hpa.Resources{{Name: "cpu", Milli: 500}, {Name: "memory", Milli: 1 << 30 * 1000}}}
+	want := func(edit func(*hpa.Pod)) hpa.Pod {
+		p := hpa.Pod{Name: "web-1", Phase: hpa.PodRunning, Ready: hpa.ConditionTrue, ReadyTransition: flip.Time, StartTime: start.Time, Containers: []hpa.Container{app}}
+		if edit != nil {
+			edit(&p)
+		}
+		return p
 	}
-	want := hpa.Pod{Name: "web-1", Phase: hpa.PodRunning, Deleting: true, Ready: hpa.ConditionTrue, ReadyTransition: ready.Time, StartTime: start.Time,
-		Containers: []hpa.Container{
-			{Name: "app", Requests: hpa.Resources{{Name: "cpu", Milli: 500}}},
-			{Name: "proxy", Sidecar: true, Requests: hpa.Resources{{Name: "cpu", Milli: 100}}},
-		}, PodRequests: hpa.Resources{{Name: "cpu", Milli: 1000}}}
-	if d := cmp.Diff(want, hpa.PodFromV1(&p)); d != "" {
-		t.Errorf("PodFromV1 (-want +got):\n%s", d)
+	cases := []struct {
+		name string
+		edit func(*corev1.Pod)
+		want hpa.Pod
+	}{
+		{"ready running pod", nil, want(nil)},
+		{"sidecar after containers, ordinary init container left out", func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{{Name: "migrate", Resources: cvRequests("cpu", "2")},
+				{Name: "proxy", RestartPolicy: &always, Resources: cvRequests("cpu", "100m")}}
+		}, want(func(p *hpa.Pod) {
+			p.Containers = append(p.Containers, hpa.Container{Name: "proxy", Sidecar: true, Requests: hpa.Resources{{Name: "cpu", Milli: 100}}})
+		})},
+		{"pod-level requests", func(p *corev1.Pod) { r := cvRequests("cpu", "1"); p.Spec.Resources = &r },
+			want(func(p *hpa.Pod) { p.PodRequests = hpa.Resources{{Name: "cpu", Milli: 1000}} })},
+		{"container without requests", func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "log"}) },
+			want(func(p *hpa.Pod) { p.Containers = append(p.Containers, hpa.Container{Name: "log"}) })},
+		{"deleting", func(p *corev1.Pod) { p.DeletionTimestamp = &flip }, want(func(p *hpa.Pod) { p.Deleting = true })},
+		{"not ready", func(p *corev1.Pod) { p.Status.Conditions[1].Status = corev1.ConditionFalse },
+			want(func(p *hpa.Pod) { p.Ready = hpa.ConditionFalse })},
+		{"pending, no Ready condition, no start time", func(p *corev1.Pod) {
+			p.Status = corev1.PodStatus{Phase: corev1.PodPending}
+		}, want(func(p *hpa.Pod) {
+			p.Phase, p.Ready, p.ReadyTransition, p.StartTime = hpa.PodPending, hpa.ConditionAbsent, time.Time{}, time.Time{}
+		})},
 	}
-	if got := hpa.PodsFromV1([]corev1.Pod{p, {ObjectMeta: metav1.ObjectMeta{Name: "b"}}}); len(got) != 2 || got[1].Name != "b" || got[1].Ready != hpa.ConditionAbsent {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base()
+			if tc.edit != nil {
+				tc.edit(&p)
+			}
+			if d := cmp.Diff(tc.want, hpa.PodFromV1(&p)); d != "" {
+				t.Errorf("PodFromV1 (-want +got):\n%s", d)
+			}
+		})
+	}
+	if d := cmp.Diff(hpa.Pod{}, hpa.PodFromV1(nil)); d != "" {
+		t.Errorf("PodFromV1(nil): %s", d)
+	}
+	list := []corev1.Pod{base(), {ObjectMeta: metav1.ObjectMeta{Name: "b"}}}
+	if got := hpa.PodsFromV1(list); len(got) != 2 || got[0].Name != "web-1" || got[1].Name != "b" || len(got[1].Containers) != 0 {
 		t.Errorf("PodsFromV1 = %+v", got)
 	}
 }
 
+func cvUsage(name string, kv ...string) metricsv1beta1.ContainerMetrics {
+	return metricsv1beta1.ContainerMetrics{Name: name, Usage: cvRequests(kv...).Requests}
+}
+
+func cvPodMetrics(pod string, at time.Time, cs ...metricsv1beta1.ContainerMetrics) metricsv1beta1.PodMetrics {
+	return metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Name: pod}, Timestamp: metav1.NewTime(at),
+		Window: metav1.Duration{Duration: 30 * time.Second}, Containers: cs}
+}
+
 func TestPodSamplesFromMetrics(t *testing.T) {
-	usage := func(name, cpu string) metricsv1beta1.ContainerMetrics {
-		c := metricsv1beta1.ContainerMetrics{Name: name, Usage: corev1.ResourceList{}}
-		if cpu != "" {
-			c.Usage[corev1.ResourceCPU] = resource.MustParse(cpu)
-		}
-		return c
-	}
-	ts := metav1.NewTime(evT0)
-	pm := func(pod string, cs ...metricsv1beta1.ContainerMetrics) metricsv1beta1.PodMetrics {
-		return metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Name: pod}, Timestamp: ts, Window: metav1.Duration{Duration: 30 * time.Second}, Containers: cs}
-	}
 	list := []metricsv1beta1.PodMetrics{
-		pm("extra", usage("app", "50m")),
-		pm("c", usage("app", "300m"), usage("proxy", "")), // a container without cpu: the pod is missing
-		pm("b", usage("app", "200m"), usage("proxy", "20m")),
-		pm("d"), // no containers: missing
-		pm("a", usage("app", "100m")),
+		cvPodMetrics("extra", cvT0, cvUsage("app", "cpu", "50m")),
+		cvPodMetrics("c", cvT0, cvUsage("app", "cpu", "300m", "memory", "5Mi"), cvUsage("proxy", "memory", "10Mi")), // proxy lacks cpu
+		cvPodMetrics("b", cvT0, cvUsage("app", "cpu", "200m", "memory", "1Mi"), cvUsage("proxy", "cpu", "20m")),
+		cvPodMetrics("d", cvT0), // no containers
+		cvPodMetrics("a", cvT0.Add(-time.Second), cvUsage("app", "cpu", "100m")),
+		cvPodMetrics("late", cvT0, cvUsage("proxy", "cpu", "1")),
 	}
-	pods := []hpa.Pod{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}}
-	got := hpa.PodSamplesFromMetrics(pods, list, hpa.ResourceCPU, "")
-	names, values := []string{}, []int64{}
-	for _, s := range got {
-		names, values = append(names, s.Pod), append(values, s.Value)
+	pods := []hpa.Pod{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}, {Name: "zz"}}
+	s := func(pod string, v int64) hpa.PodSample {
+		return hpa.PodSample{Pod: pod, Value: v, Timestamp: cvT0, Window: 30 * time.Second}
 	}
-	if d := cmp.Diff([]string{"a", "b", "extra"}, names); d != "" {
-		t.Errorf("order (-want +got): %s", d)
-	}
-	if d := cmp.Diff([]int64{100, 220, 50}, values); d != "" {
-		t.Errorf("values (-want +got): %s", d)
-	}
-	if got[0].Window != 30*time.Second || !got[0].Timestamp.Equal(evT0) {
-		t.Errorf("window/timestamp = %v %v", got[0].Window, got[0].Timestamp)
-	}
-	byContainer := hpa.PodSamplesFromMetrics(pods, list, hpa.ResourceCPU, "proxy")
-	if len(byContainer) != 1 || byContainer[0].Pod != "b" || byContainer[0].Value != 20 {
-		t.Errorf("container samples = %+v, want only b at 20m", byContainer)
-	}
-}
-
-func TestCustomAndExternalInputs(t *testing.T) {
-	w := int64(15)
-	list := []custommetricsv1beta2.MetricValue{
-		{DescribedObject: corev1.ObjectReference{Name: "b"}, Value: resource.MustParse("3"), WindowSeconds: &w},
-		{DescribedObject: corev1.ObjectReference{Name: "a"}, Value: resource.MustParse("1500m")},
-	}
-	got := hpa.PodSamplesFromCustomMetrics([]hpa.Pod{{Name: "a"}, {Name: "b"}}, list)
-	if len(got) != 2 || got[0].Pod != "a" || got[0].Value != 1500 || got[0].Window != time.Minute || got[1].Window != 15*time.Second {
-		t.Errorf("custom samples = %+v", got)
-	}
-	obj := hpa.ObjectInputFromCustomMetric(custommetricsv1beta2.MetricValue{Value: resource.MustParse("2k"), Timestamp: metav1.NewTime(evT0)})
-	if obj.Value != 2_000_000 || !obj.Timestamp.Equal(evT0) {
-		t.Errorf("object input = %+v", obj)
-	}
-	ext := hpa.ExternalInputFromMetrics([]externalmetricsv1beta1.ExternalMetricValue{
-		{Value: resource.MustParse("10"), Timestamp: metav1.NewTime(evT0)}, {Value: resource.MustParse("5")}})
-	if d := cmp.Diff([]int64{10_000, 5_000}, ext.Values); d != "" || !ext.Timestamp.Equal(evT0) {
-		t.Errorf("external input = %+v %s", ext, d)
-	}
-}
-
-func TestApplyStatus(t *testing.T) {
-	spec := cvSpec()
-	spec.Metrics = spec.Metrics[:1]
-	spec.Behavior = nil
-	earlier := metav1.NewTime(evT0.Add(-time.Hour))
-	st := autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 9, Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{
-		{Type: "ScalingLimited", Status: corev1.ConditionFalse, Reason: "DesiredWithinRange", LastTransitionTime: earlier},
-		{Type: "AbleToScale", Status: corev1.ConditionTrue, Reason: "ReadyForNewScale", LastTransitionTime: earlier},
-		{Type: "ScaledToZero", Status: corev1.ConditionFalse, Reason: "NotScaledToZero", LastTransitionTime: earlier},
-	}}
-	r := hpa.Result{CurrentReplicas: 3, DesiredReplicas: 5, Rescale: true, RemoveScaledToZero: true,
-		CurrentMetrics: []hpa.MetricStatus{{Spec: evCPU(60), Current: hpa.MetricValue{AverageUtilization: 90, AverageValue: 450}}},
-		Conditions: []hpa.Condition{
-			{Type: hpa.AbleToScale, Status: hpa.ConditionTrue, Reason: hpa.ReasonSucceededRescale, Message: "m1"},
-			{Type: hpa.ScalingActive, Status: hpa.ConditionTrue, Reason: hpa.ReasonValidMetricFound, Message: "m2"},
-			{Type: hpa.ScalingLimited, Status: hpa.ConditionTrue, Reason: hpa.ReasonScaleUpLimit, Message: "m3"},
-		}}
-	hpa.ApplyStatus(&st, spec, r, evT0)
-	if st.CurrentReplicas != 3 || st.DesiredReplicas != 5 || st.LastScaleTime == nil || !st.LastScaleTime.Time.Equal(evT0) {
-		t.Errorf("replicas/scale time: %+v", st)
-	}
-	types := []string{}
-	for _, c := range st.Conditions {
-		types = append(types, string(c.Type))
-	}
-	if d := cmp.Diff([]string{"ScalingLimited", "AbleToScale", "ScalingActive"}, types); d != "" {
-		t.Errorf("condition order (-want +got): %s", d)
-	}
-	if !st.Conditions[1].LastTransitionTime.Equal(&earlier) || st.Conditions[0].LastTransitionTime.Time != evT0 || st.Conditions[1].Reason != "SucceededRescale" {
-		t.Errorf("transition times: unchanged status must keep its time, a flip takes now: %+v", st.Conditions)
-	}
-	m := st.CurrentMetrics[0]
-	if m.Resource == nil || *m.Resource.Current.AverageUtilization != 90 || m.Resource.Current.AverageValue.String() != "450m" {
-		t.Errorf("current metric = %+v", m)
-	}
-
-	stopped := r
-	stopped.Stopped, stopped.Rescale, stopped.DesiredReplicas = true, false, 3
-	stopped.CurrentMetrics = []hpa.MetricStatus{{}}
-	st2 := autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 7}
-	hpa.ApplyStatus(&st2, spec, stopped, evT0)
-	if st2.DesiredReplicas != 7 || st2.LastScaleTime != nil || st2.CurrentMetrics[0].Type != "" {
-		t.Errorf("stopped evaluation: %+v", st2)
-	}
-}
-
-func TestApplyStatusMetricShapes(t *testing.T) {
-	spec := cvSpec()
-	r := hpa.Result{CurrentMetrics: []hpa.MetricStatus{
-		{Spec: hpa.MetricSpec{Type: hpa.ResourceMetric}, Current: hpa.MetricValue{AverageUtilization: 50, AverageValue: 250}},
-		{Spec: hpa.MetricSpec{Type: hpa.ContainerResourceMetric}, Current: hpa.MetricValue{AverageValue: 1 << 30 * 1000}},
-		{Spec: hpa.MetricSpec{Type: hpa.PodsMetric}, Current: hpa.MetricValue{AverageValue: 90_000}},
-		{Spec: hpa.MetricSpec{Type: hpa.ObjectMetric}, Current: hpa.MetricValue{Value: 1500_000}},
-		{Spec: hpa.MetricSpec{Type: hpa.ExternalMetric}, Current: hpa.MetricValue{AverageValue: 400}},
-	}}
-	var st autoscalingv2.HorizontalPodAutoscalerStatus
-	hpa.ApplyStatus(&st, spec, r, evT0)
-	got := []string{
-		st.CurrentMetrics[0].Resource.Current.AverageValue.String(),
-		st.CurrentMetrics[1].ContainerResource.Current.AverageValue.String(),
-		st.CurrentMetrics[2].Pods.Current.AverageValue.String(),
-		st.CurrentMetrics[3].Object.Current.Value.String(),
-		st.CurrentMetrics[4].External.Current.AverageValue.String(),
-	}
-	if d := cmp.Diff([]string{"250m", "1Gi", "90", "1500", "400m"}, got); d != "" {
-		t.Errorf("quantities (-want +got): %s", d)
-	}
-	if st.CurrentMetrics[4].External.Metric.Selector == nil || st.CurrentMetrics[3].Object.DescribedObject.Name != "web" {
-		t.Errorf("identities not carried over: %+v", st.CurrentMetrics)
-	}
-	if st.CurrentMetrics[1].ContainerResource.Current.AverageUtilization != nil {
-		t.Error("AverageValue target reports a utilization")
-	}
-}
-
-func TestScaledToZeroFromStatus(t *testing.T) {
-	st := autoscalingv2.HorizontalPodAutoscalerStatus{Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: "ScaledToZero", Status: corev1.ConditionTrue}}}
-	if !hpa.ScaledToZeroFromStatus(st) || hpa.ScaledToZeroFromStatus(autoscalingv2.HorizontalPodAutoscalerStatus{}) {
-		t.Error("ScaledToZeroFromStatus")
-	}
-}
-
-func TestValidate(t *testing.T) {
-	good := func() hpa.Spec {
-		return hpa.Spec{MinReplicas: evInt32(1), MaxReplicas: 5, Metrics: []hpa.MetricSpec{evCPU(50)},
-			Behavior: &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{{Type: hpa.PodsScalingPolicy, Value: 1, PeriodSeconds: 60}}}}}
-	}
-	if err := hpa.Validate(good(), hpa.DefaultConfig()); err != nil {
-		t.Fatalf("valid spec: %v", err)
-	}
-	neg := -0.1
-	bogus := hpa.SelectPolicy("Sometimes")
+	a := s("a", 100)
+	a.Timestamp = cvT0.Add(-time.Second)
 	cases := []struct {
-		name  string
-		edit  func(*hpa.Spec)
-		field string
+		name      string
+		resource  hpa.ResourceName
+		container string
+		want      []hpa.PodSample
 	}{
-		{"min 0", func(s *hpa.Spec) { s.MinReplicas = evInt32(0) }, "spec.minReplicas: Invalid value: 0"},
-		{"max 0", func(s *hpa.Spec) { s.MaxReplicas = 0 }, "spec.maxReplicas: Invalid value: 0: must be greater than 0"},
-		{"min > max", func(s *hpa.Spec) { s.MinReplicas = evInt32(6) }, "spec.maxReplicas: Invalid value: 5: must be greater than or equal to `minReplicas`"},
-		{"unknown source", func(s *hpa.Spec) { s.Metrics[0].Type = "Bogus" }, "spec.metrics[0].type"},
-		{"no name", func(s *hpa.Spec) { s.Metrics[0].Name = "" }, "spec.metrics[0].name: Required value"},
-		{"zero utilization", func(s *hpa.Spec) { s.Metrics[0].Target.AverageUtilization = 0 }, "spec.metrics[0].target.averageUtilization: Invalid value: 0"},
-		{"value target on a resource", func(s *hpa.Spec) { s.Metrics[0].Target.Type = hpa.ValueTarget }, "spec.metrics[0].target.type"},
-		{"negative value", func(s *hpa.Spec) {
-			s.Metrics[0] = hpa.MetricSpec{Type: hpa.ExternalMetric, Name: "q", Target: hpa.MetricTarget{Type: hpa.ValueTarget, Value: -1}}
-		}, "spec.metrics[0].target.value"},
-		{"zero average", func(s *hpa.Spec) {
-			s.Metrics[0] = hpa.MetricSpec{Type: hpa.PodsMetric, Name: "q", Target: hpa.MetricTarget{Type: hpa.AverageValueTarget}}
-		}, "spec.metrics[0].target.averageValue"},
-		{"container missing", func(s *hpa.Spec) { s.Metrics[0].Type = hpa.ContainerResourceMetric }, "spec.metrics[0].container: Required value"},
-		{"object without target object", func(s *hpa.Spec) {
-			s.Metrics[0] = hpa.MetricSpec{Type: hpa.ObjectMetric, Name: "q", Target: hpa.MetricTarget{Type: hpa.ValueTarget, Value: 1}}
-		}, "spec.metrics[0].describedObject"},
-		{"window too long", func(s *hpa.Spec) { s.Behavior.ScaleUp.StabilizationWindowSeconds = evInt32(3601) }, "spec.behavior.scaleUp.stabilizationWindowSeconds: Invalid value: 3601"},
-		{"empty policies", func(s *hpa.Spec) { s.Behavior.ScaleUp.Policies = []hpa.Policy{} }, "spec.behavior.scaleUp.policies: Required value"},
-		{"bad policy type", func(s *hpa.Spec) { s.Behavior.ScaleUp.Policies[0].Type = "Nodes" }, "spec.behavior.scaleUp.policies[0].type"},
-		{"zero policy value", func(s *hpa.Spec) { s.Behavior.ScaleUp.Policies[0].Value = 0 }, "spec.behavior.scaleUp.policies[0].value"},
-		{"period too long", func(s *hpa.Spec) { s.Behavior.ScaleUp.Policies[0].PeriodSeconds = 1801 }, "spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 1801"},
-		{"period zero", func(s *hpa.Spec) { s.Behavior.ScaleUp.Policies[0].PeriodSeconds = 0 }, "spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 0"},
-		{"bad select policy", func(s *hpa.Spec) { s.Behavior.ScaleUp.SelectPolicy = &bogus }, "spec.behavior.scaleUp.selectPolicy"},
-		{"negative tolerance", func(s *hpa.Spec) { s.Behavior.ScaleDown = &hpa.ScalingRules{Tolerance: &neg} }, "spec.behavior.scaleDown.tolerance"},
+		{"cpu summed; pods' order, then unlisted pods", hpa.ResourceCPU, "", []hpa.PodSample{a, s("b", 220), s("extra", 50), s("late", 1000)}},
+		{"memory: a pod is dropped when any container lacks it", hpa.ResourceMemory, "", []hpa.PodSample{s("c", 15<<20*1000)}},
+		{"named container only; pods without it dropped", hpa.ResourceCPU, "proxy", []hpa.PodSample{s("b", 20), s("late", 1000)}},
+		{"named container lacking the resource dropped", hpa.ResourceMemory, "app", []hpa.PodSample{s("b", 1<<20*1000), s("c", 5<<20*1000)}},
+		{"unknown resource", "gpu", "", []hpa.PodSample{}},
 	}
 	for _, tc := range cases {
-		s := good()
-		tc.edit(&s)
-		err := hpa.Validate(s, hpa.DefaultConfig())
-		if !errors.Is(err, hpa.ErrInvalidSpec) || !strings.Contains(err.Error(), tc.field) {
-			t.Errorf("%s: %v, want an ErrInvalidSpec naming %q", tc.name, err, tc.field)
+		t.Run(tc.name, func(t *testing.T) {
+			got := hpa.PodSamplesFromMetrics(pods, list, tc.resource, tc.container)
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("samples (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestPodSamplesFromMetricsDuplicates(t *testing.T) {
+	list := []metricsv1beta1.PodMetrics{
+		cvPodMetrics("x", cvT0, cvUsage("app", "cpu", "1")),
+		cvPodMetrics("a", cvT0, cvUsage("app", "cpu", "1")),
+		cvPodMetrics("x", cvT0, cvUsage("app", "cpu", "2")),
+		cvPodMetrics("a", cvT0, cvUsage("app", "cpu", "3")),
+	}
+	got := hpa.PodSamplesFromMetrics([]hpa.Pod{{Name: "a"}, {Name: "a"}}, list, hpa.ResourceCPU, "")
+	var pairs []string
+	for _, s := range got {
+		pairs = append(pairs, s.Pod+"="+resource.NewMilliQuantity(s.Value, resource.DecimalSI).String())
+	}
+	// Like upstream's map, the last entry of a pod wins; every pod appears once.
+	if d := cmp.Diff([]string{"a=3", "x=2"}, pairs); d != "" {
+		t.Errorf("(-want +got): %s", d)
+	}
+	if got := hpa.PodSamplesFromMetrics(nil, nil, hpa.ResourceCPU, ""); len(got) != 0 {
+		t.Errorf("empty listing gave %v", got)
+	}
+}
+
+func TestPodSamplesFromCustomMetrics(t *testing.T) {
+	w := int64(15)
+	obj := func(pod string) corev1.ObjectReference { return corev1.ObjectReference{Kind: "Pod", Name: pod} }
+	list := []custommetricsv1beta2.MetricValue{
+		{DescribedObject: obj("b"), Value: resource.MustParse("3"), Timestamp: metav1.NewTime(cvT0), WindowSeconds: &w},
+		{DescribedObject: obj("a"), Value: resource.MustParse("1500m"), Timestamp: metav1.NewTime(cvT0)},
+		{DescribedObject: obj("b"), Value: resource.MustParse("4"), Timestamp: metav1.NewTime(cvT0), WindowSeconds: &w},
+	}
+	want := []hpa.PodSample{
+		{Pod: "b", Value: 4000, Timestamp: cvT0, Window: 15 * time.Second},
+		{Pod: "a", Value: 1500, Timestamp: cvT0, Window: time.Minute}, // upstream's default window
+	}
+	if d := cmp.Diff(want, hpa.PodSamplesFromCustomMetrics(list)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestObjectAndExternalInputs(t *testing.T) {
+	obj := hpa.ObjectInputFromCustomMetric(custommetricsv1beta2.MetricValue{Value: resource.MustParse("2k"), Timestamp: metav1.NewTime(cvT0)})
+	if d := cmp.Diff(hpa.MetricInput{Value: 2_000_000, Timestamp: cvT0}, obj, cmp.Comparer(func(a, b error) bool { return a == b })); d != "" {
+		t.Errorf("object (-want +got): %s", d)
+	}
+	cases := []struct {
+		name string
+		list []externalmetricsv1beta1.ExternalMetricValue
+		want hpa.MetricInput
+	}{
+		{"series, first timestamp", []externalmetricsv1beta1.ExternalMetricValue{
+			{Value: resource.MustParse("10"), Timestamp: metav1.NewTime(cvT0)},
+			{Value: resource.MustParse("250m"), Timestamp: metav1.NewTime(cvT0.Add(time.Minute))}},
+			hpa.MetricInput{Values: []int64{10_000, 250}, Timestamp: cvT0}},
+		{"nothing returned", nil, hpa.MetricInput{}},
+	}
+	for _, tc := range cases {
+		got := hpa.ExternalInputFromMetrics(tc.list)
+		if d := cmp.Diff(tc.want, got, cmp.Comparer(func(a, b error) bool { return a == b })); d != "" {
+			t.Errorf("%s (-want +got): %s", tc.name, d)
 		}
-	}
-	// Two problems are both reported.
-	s := good()
-	s.MaxReplicas, s.Metrics[0].Name = 0, ""
-	if err := hpa.Validate(s, hpa.DefaultConfig()); err == nil || strings.Count(err.Error(), "\n") != 1 {
-		t.Errorf("two problems: %v", err)
-	}
-	// minReplicas 0 is allowed with the scale-to-zero gate and an External metric.
-	cfg := hpa.DefaultConfig()
-	cfg.ScaleToZero = true
-	z := hpa.Spec{MinReplicas: evInt32(0), MaxReplicas: 3, Metrics: []hpa.MetricSpec{{Type: hpa.ExternalMetric, Name: "q", Target: hpa.MetricTarget{Type: hpa.ValueTarget, Value: 1}}}}
-	if err := hpa.Validate(z, cfg); err != nil {
-		t.Errorf("scale to zero: %v", err)
-	}
-	if err := hpa.Validate(z, hpa.DefaultConfig()); err == nil {
-		t.Error("minReplicas 0 accepted with the gate off")
 	}
 }

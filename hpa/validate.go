@@ -3,46 +3,45 @@ package hpa
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Limits the API server enforces on spec.behavior.
 const (
-	MaxStabilizationWindowSeconds = 3600
-	MaxPolicyPeriodSeconds        = 1800
+	cvMaxWindowSeconds = 3600
+	cvMaxPeriodSeconds = 1800
 )
 
-// Validate checks a Spec the way the API server validates an HPA, so that
-// Evaluate never computes on a spec the cluster would reject. Every problem is
-// reported, each naming its field as the API server does
-// ("spec.minReplicas: Invalid value: 0: must be greater than or equal to 1"),
-// joined into one error that wraps ErrInvalidSpec. c decides whether
-// minReplicas 0 is allowed (Config.ScaleToZero with an Object or External metric).
+// Validate checks a Spec as the API server validates an HPA spec (and the
+// behavior after its defaulting). Evaluate runs the same checks except the
+// behavior's, which it applies as given, as upstream's controller does. Every problem is reported, each one an error
+// wrapping ErrInvalidSpec whose text names the field as the API server does,
+// e.g. "spec.minReplicas: Invalid value: 0: must be greater than or equal to 1";
+// they are joined with errors.Join. It returns nil for a valid spec.
+//
+// Rules: minReplicas ≥ 1, or ≥ 0 when c.ScaleToZero is on (0 then needs an
+// Object or External metric); maxReplicas ≥ 1 and ≥ minReplicas; every
+// metric of a known source type, named, with a container for
+// ContainerResource and a described object for Object, a target type its
+// source accepts and a positive target; behavior windows in [0, 3600], at
+// least one policy when policies are given (nil means the defaults), policy
+// type Pods or Percent, value > 0, period in (0, 1800], selectPolicy Max, Min
+// or Disabled, tolerance ≥ 0.
+//
+// Where the API server only checks that the target field of a source is set
+// (a Pods metric with type Value and an averageValue passes there), Validate
+// requires the type itself to fit the source, because a Spec keeps only the
+// field its type names.
 func Validate(s Spec, c Config) error {
 	return validate(s, c, true)
 }
 
-// validate checks s; withBehavior also checks spec.behavior. Evaluate leaves
-// the behavior unchecked and computes with it as upstream's controller does
-// (an empty policy list, for example, blocks that direction).
+// validate is Validate, the behavior checked only when withBehavior: Evaluate
+// leaves it unchecked and applies it as upstream's controller does (an empty
+// policy list, for example, blocks that direction).
 func validate(s Spec, c Config, withBehavior bool) error {
-	v := validator{}
-	minReplicas := int32(1)
-	if s.MinReplicas != nil {
-		minReplicas = *s.MinReplicas
-		floor := int32(1)
-		if c.ScaleToZero && hasObjectOrExternal(s.Metrics) {
-			floor = 0
-		}
-		if minReplicas < floor {
-			v.invalid("spec.minReplicas", minReplicas, fmt.Sprintf("must be greater than or equal to %d", floor))
-		}
-	}
-	switch {
-	case s.MaxReplicas < 1:
-		v.invalid("spec.maxReplicas", s.MaxReplicas, "must be greater than 0")
-	case s.MaxReplicas < minReplicas:
-		v.invalid("spec.maxReplicas", s.MaxReplicas, "must be greater than or equal to `minReplicas`")
-	}
+	var v cvValidator
+	v.replicas(&s, c.ScaleToZero)
 	for i := range s.Metrics {
 		v.metric(i, &s.Metrics[i])
 	}
@@ -50,99 +49,208 @@ func validate(s Spec, c Config, withBehavior bool) error {
 		v.rules("spec.behavior.scaleUp", s.Behavior.ScaleUp)
 		v.rules("spec.behavior.scaleDown", s.Behavior.ScaleDown)
 	}
-	return v.err()
-}
-
-type validator struct{ errs []error }
-
-func (v *validator) invalid(field string, value any, msg string) {
-	v.errs = append(v.errs, fmt.Errorf("%w: %s: Invalid value: %v: %s", ErrInvalidSpec, field, value, msg))
-}
-
-func (v *validator) required(field, msg string) {
-	v.errs = append(v.errs, fmt.Errorf("%w: %s: Required value: %s", ErrInvalidSpec, field, msg))
-}
-
-func (v *validator) err() error {
 	if len(v.errs) == 0 {
 		return nil
 	}
 	return errors.Join(v.errs...)
 }
 
-// targetTypes lists the target types each source accepts.
-var targetTypes = map[MetricSourceType][]MetricTargetType{
-	ResourceMetric:          {UtilizationTarget, AverageValueTarget},
-	ContainerResourceMetric: {UtilizationTarget, AverageValueTarget},
-	PodsMetric:              {AverageValueTarget},
-	ObjectMetric:            {ValueTarget, AverageValueTarget},
-	ExternalMetric:          {ValueTarget, AverageValueTarget},
+// cvFieldError is one field problem, worded as the API server's field.Error;
+// it matches ErrInvalidSpec under errors.Is.
+type cvFieldError struct{ msg string }
+
+func (e *cvFieldError) Error() string { return e.msg }
+func (e *cvFieldError) Unwrap() error { return ErrInvalidSpec }
+
+// cvValidator collects problems; it allocates nothing while the spec is
+// valid, because Evaluate validates on every call.
+type cvValidator struct{ errs []error }
+
+func (v *cvValidator) add(format string, args ...any) {
+	v.errs = append(v.errs, &cvFieldError{msg: fmt.Sprintf(format, args...)})
 }
 
-func (v *validator) metric(i int, m *MetricSpec) {
-	allowed, ok := targetTypes[m.Type]
-	// The field path is only built for an error: Evaluate validates on every call.
-	path := func() string { return fmt.Sprintf("spec.metrics[%d]", i) }
-	if !ok {
-		v.invalid(path()+".type", fmt.Sprintf("%q", m.Type), "must be one of Object, Pods, Resource, ContainerResource, External")
+func (v *cvValidator) invalid(field string, value any, detail string) {
+	v.add("%s: Invalid value: %v: %s", field, value, detail)
+}
+
+func (v *cvValidator) required(field, detail string) {
+	if detail == "" {
+		v.add("%s: Required value", field)
 		return
 	}
-	if m.Name == "" {
-		v.required(path()+".name", "must specify a metric or resource name")
+	v.add("%s: Required value: %s", field, detail)
+}
+
+// notSupported words the error as field.NotSupported, the supported values
+// sorted as the API server lists them.
+func (v *cvValidator) notSupported(field, value string, supported ...string) {
+	quoted := make([]string, len(supported))
+	for i, s := range supported {
+		quoted[i] = fmt.Sprintf("%q", s)
 	}
-	if m.Type == ContainerResourceMetric && m.Container == "" {
-		v.required(path()+".container", "must specify a container")
+	v.add("%s: Unsupported value: %q: supported values: %s", field, value, strings.Join(quoted, ", "))
+}
+
+func (v *cvValidator) replicas(s *Spec, scaleToZero bool) {
+	floor := int32(1)
+	if scaleToZero {
+		floor = 0
 	}
-	if m.Type == ObjectMetric && (m.Object.Kind == "" || m.Object.Name == "") {
-		v.required(path()+".describedObject", "must specify kind and name")
+	if m := s.MinReplicas; m != nil {
+		if *m < floor {
+			v.invalid("spec.minReplicas", *m, fmt.Sprintf("must be greater than or equal to %d", floor))
+		}
+		if *m == 0 && scaleToZero && !cvHasObjectOrExternal(s.Metrics) {
+			v.add("spec.metrics: Forbidden: must specify at least one Object or External metric to support scaling to zero replicas")
+		}
 	}
-	t := m.Target
-	valid := false
-	for _, a := range allowed {
-		valid = valid || a == t.Type
+	if s.MaxReplicas < 1 {
+		v.invalid("spec.maxReplicas", s.MaxReplicas, "must be greater than 0")
 	}
-	if !valid {
-		v.invalid(path()+".target.type", fmt.Sprintf("%q", t.Type), fmt.Sprintf("must be one of %v for a %s metric", allowed, m.Type))
+	if s.MinReplicas != nil && s.MaxReplicas < *s.MinReplicas {
+		v.invalid("spec.maxReplicas", s.MaxReplicas, "must be greater than or equal to `minReplicas`")
+	}
+}
+
+func cvHasObjectOrExternal(ms []MetricSpec) bool {
+	for i := range ms {
+		if ms[i].Type == ObjectMetric || ms[i].Type == ExternalMetric {
+			return true
+		}
+	}
+	return false
+}
+
+// Target types each source accepts, in the API server's sorted order.
+var (
+	cvResourceTargets = []string{string(AverageValueTarget), string(UtilizationTarget)}
+	cvPodsTargets     = []string{string(AverageValueTarget)}
+	cvValueTargets    = []string{string(AverageValueTarget), string(ValueTarget)}
+)
+
+// cvSource returns the field of a source type and the target types it accepts.
+func cvSource(t MetricSourceType) (string, []string) {
+	switch t {
+	case ResourceMetric:
+		return "resource", cvResourceTargets
+	case ContainerResourceMetric:
+		return "containerResource", cvResourceTargets
+	case PodsMetric:
+		return "pods", cvPodsTargets
+	case ObjectMetric:
+		return "object", cvValueTargets
+	case ExternalMetric:
+		return "external", cvValueTargets
+	}
+	return "", nil
+}
+
+func (v *cvValidator) metric(i int, m *MetricSpec) {
+	src, allowed := cvSource(m.Type)
+	// Paths are built only for an error: a valid spec costs no allocation.
+	path := func(rest string) string { return fmt.Sprintf("spec.metrics[%d].%s", i, rest) }
+	switch {
+	case m.Type == "":
+		v.required(path("type"), "must specify a metric source type")
+		return
+	case src == "":
+		v.notSupported(path("type"), string(m.Type), "ContainerResource", "External", "Object", "Pods", "Resource")
 		return
 	}
 	switch {
-	case t.Type == UtilizationTarget && t.AverageUtilization <= 0:
-		v.invalid(path()+".target.averageUtilization", t.AverageUtilization, "must be greater than 0")
+	case m.Name != "":
+	case m.Type == ResourceMetric || m.Type == ContainerResourceMetric:
+		v.required(path(src+".name"), "must specify a resource name")
+	default:
+		v.required(path(src+".metric.name"), "must specify a metric name")
+	}
+	if m.Type == ContainerResourceMetric && m.Container == "" {
+		v.required(path(src+".container"), "must specify a container")
+	}
+	if m.Type == ObjectMetric {
+		if m.Object.Kind == "" {
+			v.required(path(src+".describedObject.kind"), "")
+		}
+		if m.Object.Name == "" {
+			v.required(path(src+".describedObject.name"), "")
+		}
+	}
+	v.target(func(f string) string { return path(src + ".target." + f) }, m.Target, allowed)
+}
+
+func (v *cvValidator) target(path func(string) string, t MetricTarget, allowed []string) {
+	switch t.Type {
+	case "":
+		v.required(path("type"), "must specify a metric target type")
+		return
+	case UtilizationTarget, ValueTarget, AverageValueTarget:
+	default:
+		v.invalid(path("type"), fmt.Sprintf("%q", t.Type), "must be either Utilization, Value, or AverageValue")
+		return
+	}
+	ok := false
+	for _, a := range allowed {
+		ok = ok || a == string(t.Type)
+	}
+	if !ok {
+		v.notSupported(path("type"), string(t.Type), allowed...)
+		return
+	}
+	switch {
+	case t.Type == UtilizationTarget && t.AverageUtilization < 1:
+		v.invalid(path("averageUtilization"), t.AverageUtilization, "must be greater than 0")
 	case t.Type == ValueTarget && t.Value <= 0:
-		v.invalid(path()+".target.value", milliText(t.Value), "must be positive")
+		v.invalid(path("value"), cvMilliText(t.Value), "must be positive")
 	case t.Type == AverageValueTarget && t.AverageValue <= 0:
-		v.invalid(path()+".target.averageValue", milliText(t.AverageValue), "must be positive")
+		v.invalid(path("averageValue"), cvMilliText(t.AverageValue), "must be positive")
 	}
 }
 
-func milliText(m int64) string { return fmt.Sprintf("%dm", m) }
+// cvMilliText prints milli-units as a Kubernetes quantity ("0", "-500m", "-2").
+func cvMilliText(m int64) string {
+	if m%1000 == 0 {
+		return fmt.Sprintf("%d", m/1000)
+	}
+	return fmt.Sprintf("%dm", m)
+}
 
-func (v *validator) rules(path string, r *ScalingRules) {
+func (v *cvValidator) rules(path string, r *ScalingRules) {
 	if r == nil {
 		return
 	}
-	if w := r.StabilizationWindowSeconds; w != nil && (*w < 0 || *w > MaxStabilizationWindowSeconds) {
-		v.invalid(path+".stabilizationWindowSeconds", *w, fmt.Sprintf("must be in the range [0, %d]", MaxStabilizationWindowSeconds))
+	if w := r.StabilizationWindowSeconds; w != nil && *w < 0 {
+		v.invalid(path+".stabilizationWindowSeconds", *w, "must be greater than or equal to zero")
+	} else if w != nil && *w > cvMaxWindowSeconds {
+		v.invalid(path+".stabilizationWindowSeconds", *w, fmt.Sprintf("must be less than or equal to %d", cvMaxWindowSeconds))
 	}
 	if sp := r.SelectPolicy; sp != nil && *sp != MaxChangePolicySelect && *sp != MinChangePolicySelect && *sp != DisabledPolicySelect {
-		v.invalid(path+".selectPolicy", fmt.Sprintf("%q", *sp), "must be one of Max, Min, Disabled")
+		v.notSupported(path+".selectPolicy", string(*sp), "Disabled", "Max", "Min")
 	}
+	// nil policies are filled in by the defaults; an explicit empty list is
+	// what the API server refuses.
 	if r.Policies != nil && len(r.Policies) == 0 {
 		v.required(path+".policies", "must specify at least one Policy")
 	}
 	for i, p := range r.Policies {
-		pp := fmt.Sprintf("%s.policies[%d]", path, i)
-		if p.Type != PodsScalingPolicy && p.Type != PercentScalingPolicy {
-			v.invalid(pp+".type", fmt.Sprintf("%q", p.Type), "must be one of Pods, Percent")
-		}
-		if p.Value <= 0 {
-			v.invalid(pp+".value", p.Value, "must be greater than zero")
-		}
-		if p.PeriodSeconds <= 0 || p.PeriodSeconds > MaxPolicyPeriodSeconds {
-			v.invalid(pp+".periodSeconds", p.PeriodSeconds, fmt.Sprintf("must be in the range (0, %d]", MaxPolicyPeriodSeconds))
-		}
+		v.policy(path, i, p)
 	}
-	if t := r.Tolerance; t != nil && !(*t >= 0) {
-		v.invalid(path+".tolerance", *t, "must be greater than or equal to 0")
+	if t := r.Tolerance; t != nil && !(*t >= 0) { // NaN is refused too
+		v.invalid(path+".tolerance", *t, "must be greater than or equal to zero")
+	}
+}
+
+func (v *cvValidator) policy(path string, i int, p Policy) {
+	pp := func(f string) string { return fmt.Sprintf("%s.policies[%d].%s", path, i, f) }
+	if p.Type != PodsScalingPolicy && p.Type != PercentScalingPolicy {
+		v.notSupported(pp("type"), string(p.Type), "Percent", "Pods")
+	}
+	if p.Value <= 0 {
+		v.invalid(pp("value"), p.Value, "must be greater than zero")
+	}
+	if p.PeriodSeconds <= 0 {
+		v.invalid(pp("periodSeconds"), p.PeriodSeconds, "must be greater than zero")
+	} else if p.PeriodSeconds > cvMaxPeriodSeconds {
+		v.invalid(pp("periodSeconds"), p.PeriodSeconds, fmt.Sprintf("must be less than or equal to %d", cvMaxPeriodSeconds))
 	}
 }
