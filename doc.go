@@ -15,8 +15,12 @@
 //     metric recommendation by an explicit policy. Entry points:
 //     schedule.New, (*schedule.Schedule).At, schedule.Compose.
 //
-// Planned (see the README): simulate (binpacking, scale-down and expanders),
-// nodegroup with cloud/asg and cloud/ess, autoscale (controllers), and
+//   - nodegroup: the contract between node autoscaling and clouds (NodeGroup,
+//     Provider, typed errors, templates), with nodegroup/fake and the
+//     contract suite nodegroup/nodegrouptest.
+//
+// Planned (see the README): cloud/asg and cloud/ess, simulate (binpacking,
+// scale-down and expanders), autoscale (controllers), and
 // examples/ (small binaries).
 //
 // Pure packages take time, state and inputs as values: no client-go, no
