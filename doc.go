@@ -9,6 +9,7 @@
 //     and behavior normalization, conditions — with its stabilization and
 //     scale-event memory as a value the caller owns and can persist as JSON.
 //     Entry point: hpa.Evaluate.
+//
 //   - schedule: time-based scaling — cron jobs, time windows and one-shot
 //     ranges as one level-triggered model with a time zone per schedule,
 //     exact daylight-saving rules and holiday calendars, composed with a
