@@ -7,43 +7,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kscale/kscale/hpa"
 )
 
-func stQ(s string) *resource.Quantity { q := resource.MustParse(s); return &q }
-
-func stSpec() autoscalingv2.HorizontalPodAutoscalerSpec {
-	util := int32(60)
-	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"queue": "orders"}}
-	window := int32(120)
-	maxSel := autoscalingv2.MaxChangePolicySelect
-	return autoscalingv2.HorizontalPodAutoscalerSpec{
-		MinReplicas: evInt32(2), MaxReplicas: 20,
-		Metrics: []autoscalingv2.MetricSpec{
-			{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU,
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &util}}},
-			{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{Name: corev1.ResourceMemory, Container: "app",
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: stQ("512Mi")}}},
-			{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "rps"},
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: stQ("100")}}},
-			{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
-				DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Name: "web"},
-				Metric:          autoscalingv2.MetricIdentifier{Name: "hits"}, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: stQ("2k")}}},
-			{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "depth", Selector: sel},
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: stQ("500m")}}},
-		},
-		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
-			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window, SelectPolicy: &maxSel, Tolerance: stQ("50m"),
-				Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 10, PeriodSeconds: 60}}},
-		},
-	}
-}
-
 func TestApplyStatus(t *testing.T) {
-	spec := stSpec()
+	spec := cvV2Spec()
 	spec.Metrics = spec.Metrics[:1]
 	spec.Behavior = nil
 	earlier := metav1.NewTime(evT0.Add(-time.Hour))
@@ -89,7 +59,7 @@ func TestApplyStatus(t *testing.T) {
 }
 
 func TestApplyStatusMetricShapes(t *testing.T) {
-	spec := stSpec()
+	spec := cvV2Spec()
 	r := hpa.Result{CurrentMetrics: []hpa.MetricStatus{
 		{Spec: hpa.MetricSpec{Type: hpa.ResourceMetric}, Current: hpa.MetricValue{AverageUtilization: 50, AverageValue: 250}},
 		{Spec: hpa.MetricSpec{Type: hpa.ContainerResourceMetric}, Current: hpa.MetricValue{AverageValue: 1 << 30 * 1000}},
