@@ -1,0 +1,275 @@
+package simulate
+
+import (
+	"fmt"
+	"sort"
+)
+
+// ProvisionOptions configure Provision.
+type ProvisionOptions struct {
+	// Limits: MaxNodesTotal and the quotas bound the nodes added; group
+	// maxima always apply. Per-scale-up limits and budgets do not.
+	Limits Limits
+}
+
+// ProvisionResult is where Provision put every pending pod.
+type ProvisionResult struct {
+	// Placements bind every pod placed, on existing, upcoming or new nodes
+	// (new ones named <group>-new-<n>), in the order placed: a new node
+	// appears with the first pod placed on it.
+	Placements []Placement `json:"placements"`
+	// NewNodes counts the nodes added per group.
+	NewNodes map[string]int `json:"newNodes"`
+	// Nodes lists the new nodes with their final group.
+	Nodes         []NewNode       `json:"nodes"`
+	Unschedulable []Unschedulable `json:"unschedulable,omitempty"`
+}
+
+// NewNode is a node Provision adds.
+type NewNode struct {
+	Name  string `json:"name"`
+	Group string `json:"group"`
+	Pods  int    `json:"pods"`
+}
+
+// Total is the number of new nodes.
+func (p *ProvisionResult) Total() int { return len(p.Nodes) }
+
+// Provision places every pending pod the way Karpenter's provisioner does,
+// across all groups at once rather than one group per decision: pods in
+// decreasing CPU then memory order go first to existing, upcoming and
+// already-opened nodes (first fit); a pod that fits none opens a node of
+// the largest group that takes it; when every pod is placed, each opened
+// node shrinks to the cheapest group (price, else capacity) with the same
+// topology labels that still holds its pods. It answers "which nodes, from
+// which groups, make every pending pod schedulable".
+func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult, error) {
+	for i := range groups {
+		if err := groups[i].validate(); err != nil {
+			return nil, err
+		}
+	}
+	gs := append([]Group(nil), groups...)
+	s, err := newSnapshot(c, gs)
+	if err != nil {
+		return nil, err
+	}
+	res := &ProvisionResult{NewNodes: map[string]int{}}
+	registered := map[string]int{}
+	for _, n := range s.nodes {
+		if n.group != "" {
+			registered[n.group]++
+		}
+	}
+	temps := make([]*templateNode, len(gs))
+	for gi := range gs {
+		g := &gs[gi]
+		t := s.prepare(g)
+		temps[gi] = t
+		for k := registered[g.ID]; k < g.Target; k++ {
+			n := t.node
+			n.Name = fmt.Sprintf("%s-upcoming-%d", g.ID, k-registered[g.ID]+1)
+			nd := s.addNode(&n, g.ID, true)
+			nd.used = t.overhead
+			nd.ports = append(nd.ports, t.ports...)
+		}
+	}
+	// Largest groups first when opening a node.
+	bySize := make([]int, len(gs))
+	for i := range bySize {
+		bySize[i] = i
+	}
+	sort.SliceStable(bySize, func(a, b int) bool {
+		x, y := gs[bySize[a]].Template.Allocatable, gs[bySize[b]].Template.Allocatable
+		if x.MilliCPU != y.MilliCPU {
+			return x.MilliCPU > y.MilliCPU
+		}
+		return x.Memory > y.Memory
+	})
+	var cpu, mem int64
+	for _, n := range s.nodes {
+		cpu += n.capac[dimCPU]
+		mem += n.capac[dimMem]
+	}
+	size := make([]int, len(gs))
+	for i := range gs {
+		size[i] = gs[i].Target
+	}
+	live := len(s.nodes)
+	work := s.pendingWork()
+	sort.SliceStable(work, func(a, b int) bool {
+		x, y := &work[a].g.req, &work[b].g.req
+		if x[dimCPU] != y[dimCPU] {
+			return x[dimCPU] > y[dimCPU]
+		}
+		return x[dimMem] > y[dimMem]
+	})
+	var opened []*snode
+	var order []int32
+	openedGroup := map[*snode]int{}
+	reasons := map[int32]map[string]string{}
+	for _, w := range work {
+		g := w.g
+		next := 0
+		bind := func(n *snode, k int) {
+			for _, p := range w.pods[next : next+k] {
+				s.placeOne(p, n)
+				order = append(order, p)
+			}
+			n.placed += k
+			next += k
+		}
+		ff := newScan(s, g, 0)
+		for next < len(w.pods) {
+			if n := ff.next(); n != nil {
+				bind(n, s.fits(g, n, len(w.pods)-next))
+				continue
+			}
+			// Open a node of the largest group that takes the pod.
+			var n *snode
+			why := map[string]string{}
+			for _, gi := range bySize {
+				gr := &gs[gi]
+				switch {
+				case size[gi] >= gr.Max:
+					why[gr.ID] = fmt.Sprintf("max size reached (%d)", gr.Max)
+					continue
+				case o.Limits.MaxNodesTotal > 0 && live >= o.Limits.MaxNodesTotal:
+					why[gr.ID] = fmt.Sprintf("max total nodes reached (%d)", o.Limits.MaxNodesTotal)
+					continue
+				case quotaNodes(o.Limits.MaxMilliCPU, cpu, capOf(gr).MilliCPU) < 0:
+					why[gr.ID] = "max cluster cpu limit reached"
+					continue
+				case quotaNodes(o.Limits.MaxMemory, mem, capOf(gr).Memory) < 0:
+					why[gr.ID] = "max cluster memory limit reached"
+					continue
+				}
+				t := temps[gi]
+				t.seq = size[gi] - gr.Target + 1 + len(res.Nodes)
+				s.begin()
+				cand := s.fresh(t)
+				if r := s.reason(g, cand); r != "" {
+					why[gr.ID] = r
+					s.revert()
+					continue
+				}
+				s.keep(len(s.nodes)-1, false)
+				cand.upcoming = false
+				n = cand
+				size[gi]++
+				live++
+				cpu += cand.capac[dimCPU]
+				mem += cand.capac[dimMem]
+				opened = append(opened, n)
+				openedGroup[n] = gi
+				break
+			}
+			if n == nil {
+				for _, p := range w.pods[next:] {
+					reasons[p] = why
+				}
+				break
+			}
+			bind(n, s.fits(g, n, len(w.pods)-next))
+		}
+	}
+	// Shrink each opened node to the cheapest group that still holds it.
+	byPrice := make([]int, len(gs))
+	for i := range byPrice {
+		byPrice[i] = i
+	}
+	sort.SliceStable(byPrice, func(a, b int) bool {
+		x, y := &gs[byPrice[a]], &gs[byPrice[b]]
+		if x.Template.PricePerHour != y.Template.PricePerHour {
+			return x.Template.PricePerHour < y.Template.PricePerHour
+		}
+		if x.Template.Allocatable.MilliCPU != y.Template.Allocatable.MilliCPU {
+			return x.Template.Allocatable.MilliCPU < y.Template.Allocatable.MilliCPU
+		}
+		return x.Template.Allocatable.Memory < y.Template.Allocatable.Memory
+	})
+	count := map[string]int{}
+	for _, n := range opened {
+		gi := openedGroup[n]
+		for _, ci := range byPrice {
+			if ci == gi {
+				break
+			}
+			if size[ci] >= gs[ci].Max || !s.holds(temps[ci], n) {
+				continue
+			}
+			size[ci]++
+			size[gi]--
+			gi = ci
+			break
+		}
+		id := gs[gi].ID
+		count[id]++
+		name := fmt.Sprintf("%s-new-%d", id, count[id])
+		res.NewNodes[id]++
+		res.Nodes = append(res.Nodes, NewNode{Name: name, Group: id, Pods: n.placed})
+		n.name = name
+	}
+	res.Placements = make([]Placement, len(order))
+	for i, p := range order {
+		res.Placements[i] = Placement{Pod: int(p), Node: s.nodes[s.podNode[p]].name}
+	}
+	for _, w := range work {
+		for _, p := range w.pods {
+			if s.podNode[p] < 0 {
+				r := reasons[p]
+				if r == nil {
+					r = map[string]string{"": "no node group can be scaled up"}
+				}
+				res.Unschedulable = append(res.Unschedulable, Unschedulable{Pod: int(p), Reasons: r})
+			}
+		}
+	}
+	sort.Slice(res.Unschedulable, func(i, j int) bool { return res.Unschedulable[i].Pod < res.Unschedulable[j].Pod })
+	return res, nil
+}
+
+// holds reports whether a node of template t could replace n: the same
+// values for every topology key in use (so counts stay valid), every pod's
+// node selection and taints pass, and the pods and DaemonSets fit.
+func (s *snapshot) holds(t *templateNode, n *snode) bool {
+	for _, key := range s.keys {
+		if key == LabelHostname {
+			continue
+		}
+		if t.node.Labels[key] != n.labels[key] {
+			return false
+		}
+	}
+	need := t.overhead
+	for _, p := range n.pods {
+		need.add(&s.pegs[s.podPeg[p]].req)
+	}
+	alloc := s.d.vec(t.group.Template.Allocatable)
+	if firstShort(&alloc, &need) >= 0 {
+		return false
+	}
+	probe := &snode{name: n.name, labels: t.node.Labels, taints: t.node.Taints}
+	seen := map[int32]bool{}
+	for _, p := range n.pods {
+		g := s.podPeg[p]
+		if seen[g] {
+			continue
+		}
+		seen[g] = true
+		if staticReason(s.pegs[g].ex, probe) != "" {
+			return false
+		}
+	}
+	// Host ports of the replacement's DaemonSets must not clash.
+	for _, want := range t.ports {
+		for _, p := range n.pods {
+			for _, have := range s.pods[p].HostPorts {
+				if portsConflict(want, have) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
