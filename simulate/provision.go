@@ -108,72 +108,8 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 	var order []int32
 	openedGroup := map[*snode]int{}
 	reasons := map[int32]map[string]string{}
-	for _, w := range work {
-		g := w.g
-		next := 0
-		bind := func(n *snode, k int) {
-			for _, p := range w.pods[next : next+k] {
-				s.placeOne(p, n)
-				order = append(order, p)
-			}
-			n.placed += k
-			next += k
-		}
-		ff := newScan(s, g, 0)
-		for next < len(w.pods) {
-			if n := ff.next(); n != nil {
-				bind(n, s.fits(g, n, len(w.pods)-next))
-				continue
-			}
-			// Open a node of the largest group that takes the pod.
-			var n *snode
-			why := map[string]string{}
-			for _, gi := range bySize {
-				gr := &gs[gi]
-				switch {
-				case size[gi] >= gr.Max:
-					why[gr.ID] = fmt.Sprintf("max size reached (%d)", gr.Max)
-					continue
-				case o.Limits.MaxNodesTotal > 0 && live >= o.Limits.MaxNodesTotal:
-					why[gr.ID] = fmt.Sprintf("max total nodes reached (%d)", o.Limits.MaxNodesTotal)
-					continue
-				case quotaNodes(o.Limits.MaxMilliCPU, cpu, capOf(gr).MilliCPU) < 0:
-					why[gr.ID] = "max cluster cpu limit reached"
-					continue
-				case quotaNodes(o.Limits.MaxMemory, mem, capOf(gr).Memory) < 0:
-					why[gr.ID] = "max cluster memory limit reached"
-					continue
-				}
-				t := temps[gi]
-				t.seq = size[gi] - gr.Target + 1 + len(res.Nodes)
-				s.begin()
-				cand := s.fresh(t)
-				if r := s.reason(g, cand); r != "" {
-					why[gr.ID] = r
-					s.revert()
-					continue
-				}
-				s.keep(len(s.nodes)-1, false)
-				cand.upcoming = false
-				n = cand
-				size[gi]++
-				live++
-				cpu += cand.capac[dimCPU]
-				mem += cand.capac[dimMem]
-				opened = append(opened, n)
-				openedGroup[n] = gi
-				break
-			}
-			if n == nil {
-				for _, p := range w.pods[next:] {
-					reasons[p] = why
-				}
-				break
-			}
-			bind(n, s.fits(g, n, len(w.pods)-next))
-		}
-	}
-	// Shrink each opened node to the cheapest group that still holds it.
+	// Shrinking opened nodes to cheaper groups frees room in the groups
+	// they leave, so pods a group's maximum refused get another round.
 	byPrice := make([]int, len(gs))
 	for i := range byPrice {
 		byPrice[i] = i
@@ -188,22 +124,110 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 		}
 		return x.Template.Allocatable.Memory < y.Template.Allocatable.Memory
 	})
-	count := map[string]int{}
-	for _, n := range opened {
-		gi := openedGroup[n]
-		for _, ci := range byPrice {
-			if ci == gi {
+	for {
+		// Pods that fit nowhere are retried while a pass places any pod (a
+		// later pod may satisfy an earlier one's affinity), as Karpenter's
+		// queue does.
+		for len(work) > 0 {
+			before := countPods(work)
+			for _, w := range work {
+				g := w.g
+				next := 0
+				bind := func(n *snode, k int) {
+					for _, p := range w.pods[next : next+k] {
+						s.placeOne(p, n)
+						order = append(order, p)
+					}
+					n.placed += k
+					next += k
+				}
+				ff := newScan(s, g, 0)
+				for next < len(w.pods) {
+					if n := ff.next(); n != nil {
+						bind(n, s.fits(g, n, len(w.pods)-next))
+						continue
+					}
+					// Open a node of the largest group that takes the pod.
+					var n *snode
+					why := map[string]string{}
+					for _, gi := range bySize {
+						gr := &gs[gi]
+						switch {
+						case size[gi] >= gr.Max:
+							why[gr.ID] = fmt.Sprintf("max size reached (%d)", gr.Max)
+							continue
+						case o.Limits.MaxNodesTotal > 0 && live >= o.Limits.MaxNodesTotal:
+							why[gr.ID] = fmt.Sprintf("max total nodes reached (%d)", o.Limits.MaxNodesTotal)
+							continue
+						case quotaNodes(o.Limits.MaxMilliCPU, cpu, capOf(gr).MilliCPU) < 0:
+							why[gr.ID] = "max cluster cpu limit reached"
+							continue
+						case quotaNodes(o.Limits.MaxMemory, mem, capOf(gr).Memory) < 0:
+							why[gr.ID] = "max cluster memory limit reached"
+							continue
+						}
+						t := temps[gi]
+						t.seq = size[gi] - gr.Target + 1 + len(res.Nodes)
+						s.begin()
+						cand := s.fresh(t)
+						if r := s.reason(g, cand); r != "" {
+							why[gr.ID] = r
+							s.revert()
+							continue
+						}
+						s.keep(len(s.nodes)-1, false)
+						cand.upcoming = false
+						n = cand
+						size[gi]++
+						live++
+						cpu += cand.capac[dimCPU]
+						mem += cand.capac[dimMem]
+						opened = append(opened, n)
+						openedGroup[n] = gi
+						break
+					}
+					if n == nil {
+						for _, p := range w.pods[next:] {
+							reasons[p] = why
+						}
+						break
+					}
+					bind(n, s.fits(g, n, len(w.pods)-next))
+				}
+			}
+			left := remaining(s, work)
+			if countPods(left) == before {
 				break
 			}
-			if size[ci] >= gs[ci].Max || !s.holds(temps[ci], n) {
-				continue
+			work = left
+		}
+		freed := false
+		for _, n := range opened {
+			gi := openedGroup[n]
+			for _, ci := range byPrice {
+				if ci == gi {
+					break
+				}
+				if size[ci] >= gs[ci].Max || !s.holds(temps[ci], n) {
+					continue
+				}
+				size[ci]++
+				size[gi]--
+				cpu += capOf(&gs[ci]).MilliCPU - n.capac[dimCPU]
+				mem += capOf(&gs[ci]).Memory - n.capac[dimMem]
+				s.reshape(n, temps[ci])
+				openedGroup[n] = ci
+				freed = true
+				break
 			}
-			size[ci]++
-			size[gi]--
-			gi = ci
+		}
+		if !freed || len(work) == 0 {
 			break
 		}
-		id := gs[gi].ID
+	}
+	count := map[string]int{}
+	for _, n := range opened {
+		id := gs[openedGroup[n]].ID
 		count[id]++
 		name := fmt.Sprintf("%s-new-%d", id, count[id])
 		res.NewNodes[id]++
@@ -272,4 +296,42 @@ func (s *snapshot) holds(t *templateNode, n *snode) bool {
 		}
 	}
 	return true
+}
+
+func remaining(s *snapshot, work []pending) []pending {
+	var out []pending
+	for _, w := range work {
+		var left []int32
+		for _, p := range w.pods {
+			if s.podNode[p] < 0 {
+				left = append(left, p)
+			}
+		}
+		if len(left) > 0 {
+			out = append(out, pending{g: w.g, pods: left})
+		}
+	}
+	return out
+}
+
+// reshape turns an opened node into a node of template t (same topology
+// labels, checked by holds).
+func (s *snapshot) reshape(n *snode, t *templateNode) {
+	var used vec
+	for _, p := range n.pods {
+		used.add(&s.pegs[s.podPeg[p]].req)
+	}
+	used.add(&t.overhead)
+	n.used = used
+	n.ports = append(n.ports[:0], t.ports...)
+	for _, p := range n.pods {
+		n.ports = append(n.ports, s.pods[p].HostPorts...)
+	}
+	n.labels, n.taints, n.group, n.src = t.node.Labels, t.node.Taints, t.group.ID, &t.node
+	n.alloc = s.d.vec(t.group.Template.Allocatable)
+	n.capac = s.d.vec(t.group.Template.Capacity)
+	if t.group.Template.Capacity.MilliCPU == 0 && t.group.Template.Capacity.Memory == 0 {
+		n.capac = n.alloc
+	}
+	n.class = t.class
 }
