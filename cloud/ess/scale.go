@@ -1,0 +1,145 @@
+package ess
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ess"
+
+	"github.com/kscale/kscale/nodegroup"
+)
+
+// ruleRef is a group's TotalCapacity scaling rule (ScalingRules mode).
+type ruleRef struct{ id, ari string }
+
+// clientToken is a fresh idempotency token: ESS answers a repeated
+// request carrying the same token with the first request's result, so a
+// retry after a lost response does not act twice.
+func clientToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "kscale-" + hex.EncodeToString(b[:])
+}
+
+// setTotal sets a group's desired capacity to total. Both paths set an
+// absolute value (AdjustmentType TotalCapacity), so repeating the call —
+// which the retry loop does on throttling and 5xx — can never scale twice;
+// the ClientToken makes the repeat return the first activity besides.
+func (p *Provider) setTotal(ctx context.Context, group string, total int) error {
+	var err error
+	if p.cfg.ScaleMode == ScalingRules {
+		err = p.setTotalByRule(ctx, group, total)
+	} else {
+		req := ess.CreateScaleWithAdjustmentRequest()
+		req.ScalingGroupId = group
+		req.AdjustmentType = "TotalCapacity"
+		req.AdjustmentValue = requests.NewInteger(total)
+		req.ClientToken = clientToken()
+		req.ActivityMetadata = `{"managedBy":"kscale"}`
+		err = p.api.do(ctx, "ess:ScaleWithAdjustment", req, func() error { _, err := p.api.ess.ScaleWithAdjustment(req); return err })
+	}
+	switch code := errorCode(err); {
+	case err == nil:
+		return nil
+	case strings.HasPrefix(code, "IncorrectCapacity.MaxSize"):
+		return fmt.Errorf("%w: %w", nodegroup.ErrAtMax, err)
+	case strings.HasPrefix(code, "IncorrectCapacity.MinSize"):
+		return fmt.Errorf("%w: %w", nodegroup.ErrAtMin, err)
+	}
+	return err
+}
+
+func (p *Provider) setTotalByRule(ctx context.Context, group string, total int) error {
+	r, err := p.rule(ctx, group)
+	if err != nil {
+		return err
+	}
+	mod := ess.CreateModifyScalingRuleRequest()
+	mod.ScalingRuleId = r.id
+	mod.AdjustmentType = "TotalCapacity"
+	mod.AdjustmentValue = requests.NewInteger(total)
+	if err := p.api.do(ctx, "ess:ModifyScalingRule", mod, func() error { _, err := p.api.ess.ModifyScalingRule(mod); return err }); err != nil {
+		if strings.Contains(errorCode(err), "NotFound") { // deleted behind our back
+			p.mu.Lock()
+			delete(p.rules, group)
+			p.mu.Unlock()
+		}
+		return err
+	}
+	exe := ess.CreateExecuteScalingRuleRequest()
+	exe.ScalingRuleAri = r.ari
+	exe.ClientToken = clientToken()
+	return p.api.do(ctx, "ess:ExecuteScalingRule", exe, func() error { _, err := p.api.ess.ExecuteScalingRule(exe); return err })
+}
+
+// rule finds or creates the group's rule named RuleName.
+func (p *Provider) rule(ctx context.Context, group string) (ruleRef, error) {
+	p.mu.Lock()
+	r, ok := p.rules[group]
+	p.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	find := func() (ruleRef, bool, error) {
+		req := ess.CreateDescribeScalingRulesRequest()
+		req.ScalingGroupId = group
+		req.ScalingRuleName = &[]string{RuleName}
+		var resp *ess.DescribeScalingRulesResponse
+		err := p.api.do(ctx, "ess:DescribeScalingRules", req, func() (err error) { resp, err = p.api.ess.DescribeScalingRules(req); return })
+		if err != nil {
+			return ruleRef{}, false, err
+		}
+		for _, sr := range resp.ScalingRules.ScalingRule {
+			if sr.ScalingRuleName == RuleName && sr.ScalingGroupId == group {
+				return ruleRef{id: sr.ScalingRuleId, ari: sr.ScalingRuleAri}, true, nil
+			}
+		}
+		return ruleRef{}, false, nil
+	}
+	r, ok, err := find()
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		req := ess.CreateCreateScalingRuleRequest()
+		req.ScalingGroupId = group
+		req.ScalingRuleName = RuleName
+		req.ScalingRuleType = "SimpleScalingRule"
+		req.AdjustmentType = "TotalCapacity"
+		req.AdjustmentValue = requests.NewInteger(0)
+		var resp *ess.CreateScalingRuleResponse
+		err := p.api.do(ctx, "ess:CreateScalingRule", req, func() (err error) { resp, err = p.api.ess.CreateScalingRule(req); return })
+		switch {
+		case err == nil:
+			r = ruleRef{id: resp.ScalingRuleId, ari: resp.ScalingRuleAri}
+		case strings.Contains(errorCode(err), "Duplicate"):
+			// An earlier attempt created it and its response was lost.
+			if r, ok, err = find(); err != nil || !ok {
+				return r, fmt.Errorf("scaling rule %s: created but not found: %w", RuleName, err)
+			}
+		default:
+			return r, err
+		}
+	}
+	p.mu.Lock()
+	p.rules[group] = r
+	p.mu.Unlock()
+	return r, nil
+}
+
+// removeInstances removes one batch (≤ 20) with DecreaseDesiredCapacity,
+// carrying a ClientToken so that a retry after a lost response is answered
+// with the first result instead of failing on instances already Removing.
+func (p *Provider) removeInstances(ctx context.Context, group string, ids []string) error {
+	req := ess.CreateRemoveInstancesRequest()
+	req.ScalingGroupId = group
+	list := append([]string(nil), ids...)
+	req.InstanceId = &list
+	req.DecreaseDesiredCapacity = requests.NewBoolean(true)
+	req.ClientToken = clientToken()
+	return p.api.do(ctx, "ess:RemoveInstances", req, func() error { _, err := p.api.ess.RemoveInstances(req); return err })
+}
