@@ -133,14 +133,15 @@ type Policy struct {
 // Statement is one policy statement.
 type Statement struct {
 	Effect   string  `json:"Effect"`
-	Action   actions `json:"Action"`
-	Resource actions `json:"Resource"`
+	Action   Actions `json:"Action"`
+	Resource Actions `json:"Resource"`
 }
 
-// actions accepts a string or a list of strings, as RAM does.
-type actions []string
+// Actions are the Action or Resource of a statement; JSON accepts a string
+// or a list of strings, as RAM does.
+type Actions []string
 
-func (a *actions) UnmarshalJSON(b []byte) error {
+func (a *Actions) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
 		*a = []string{one}
