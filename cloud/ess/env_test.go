@@ -1,6 +1,8 @@
 package ess_test
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,4 +130,12 @@ func (e *env) Settle(t *testing.T) {
 func (e *env) StockOut(t *testing.T, group string) {
 	g := e.fix[group]
 	e.srv.SetStockOut(g.InstanceType, g.Zone, true)
+}
+
+func cut(providerID string) (region, id string, ok bool) {
+	return strings.Cut(providerID, ".")
+}
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
 }

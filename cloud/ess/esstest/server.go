@@ -257,25 +257,27 @@ func (s *Server) handle(action string, p params) (map[string]any, *apiError) {
 		return nil, f.err()
 	}
 	var tokenKey string
+	var body map[string]any
 	if tok := p["ClientToken"]; tok != "" {
 		tokenKey = action + "\x00" + tok
-		if cached, ok := s.tokens[tokenKey]; ok && f == nil {
-			var body map[string]any
+		if cached, ok := s.tokens[tokenKey]; ok {
+			// A repeated token is answered with the first result.
 			_ = json.Unmarshal(cached, &body)
-			return body, nil
 		}
 	}
-	h := handlers[action]
-	if h == nil {
-		return nil, errf(400, "InvalidAction.NotFound", "Specified api %s is not found, please check your url and method.", action)
-	}
-	body, err := h(s, p)
-	if err != nil {
-		return nil, err
-	}
-	if tokenKey != "" {
-		b, _ := json.Marshal(body)
-		s.tokens[tokenKey] = b
+	if body == nil {
+		h := handlers[action]
+		if h == nil {
+			return nil, errf(400, "InvalidAction.NotFound", "Specified api %s is not found, please check your url and method.", action)
+		}
+		var err *apiError
+		if body, err = h(s, p); err != nil {
+			return nil, err
+		}
+		if tokenKey != "" {
+			b, _ := json.Marshal(body)
+			s.tokens[tokenKey] = b
+		}
 	}
 	if f != nil { // applied, response lost
 		return nil, f.err()
