@@ -41,6 +41,12 @@ const (
 	ScalingRules ScaleMode = "ScalingRules"
 )
 
+// Defaults of Config.
+const (
+	DefaultRefreshInterval         = time.Minute
+	DefaultTemplateRefreshInterval = 10 * time.Minute
+)
+
 // RuleName is the name of the scaling rule the ScalingRules mode keeps in
 // each group.
 const RuleName = "kscale-total-capacity"
@@ -146,10 +152,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.ECSEndpoint = Endpoint("ecs", c.Region)
 	}
 	if c.RefreshInterval == 0 {
-		c.RefreshInterval = time.Minute
+		c.RefreshInterval = DefaultRefreshInterval
 	}
 	if c.TemplateRefreshInterval == 0 {
-		c.TemplateRefreshInterval = 10 * time.Minute
+		c.TemplateRefreshInterval = DefaultTemplateRefreshInterval
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5
