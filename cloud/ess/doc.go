@@ -1,0 +1,47 @@
+// Package ess is a nodegroup.Provider for Alibaba Cloud Auto Scaling (ESS)
+// scaling groups, built on github.com/aliyun/alibaba-cloud-sdk-go.
+//
+// Groups come from explicit IDs or tag discovery (DiscoveryTags), read in
+// batches (DescribeScalingGroups, 20 IDs per call) and cached for
+// RefreshInterval: TargetSize, MinSize, MaxSize, Nodes and Template read the
+// cache, never the API. Instances come from DescribeScalingInstances (50 per
+// page); a group short of its desired capacity gets one placeholder
+// instance per missing node, marked OutOfCapacity on the first refresh
+// after a failed scaling activity (a stock-out).
+//
+// Templates are built from the active scaling configuration, the ECS
+// instance types (ecs:DescribeInstanceTypes, cached) and the
+// cluster-autoscaler tag conventions, read from the group's and the
+// configuration's tags:
+//
+//	k8s.io/cluster-autoscaler/node-template/label/<key>     = <value>
+//	k8s.io/cluster-autoscaler/node-template/taint/<key>     = <value>:<Effect>
+//	k8s.io/cluster-autoscaler/node-template/resources/<res> = <quantity>
+//	k8s.io/cluster-autoscaler/node-template/autoscaling-options/<opt> = <value>
+//
+// Templates carry zone, region, instance type, arch, os and capacity type
+// (spot/on-demand) labels, taints, and allocatable after the kubelet
+// reservations (Config.Reservations). With several instance types the
+// capacity is the element-wise minimum over them.
+//
+// Size changes: IncreaseSize and DecreaseTargetSize set an absolute
+// desired capacity, with ScaleWithAdjustment (AdjustmentType TotalCapacity)
+// or, with ScaleMode ScalingRules, by modifying and executing one
+// TotalCapacity scaling rule per group. Being absolute and carrying a
+// ClientToken, they are safe to retry: a retry after a lost response cannot
+// scale up twice. DeleteNodes uses RemoveInstances with
+// DecreaseDesiredCapacity in batches of 20 and returns every per-instance
+// failure in a *nodegroup.DeleteError. Throttling (Throttling,
+// Throttling.User) and 5xx are retried with exponential backoff; when they
+// persist the error wraps nodegroup.ErrThrottled (for throttling); RAM
+// denials wrap ErrAccessDenied. ProviderIDs are <region>.<instance-id>.
+//
+// The RAM policies the provider needs ship beside the code:
+// ram-policy.json (the default mode) and ram-policy-rules.json (ScaleMode
+// ScalingRules). Tests run the real SDK against the esstest emulator with
+// the policies enforced, so both are known to be sufficient and minimal.
+//
+// Endpoints are explicit: Endpoint(product, region) unless ESSEndpoint and
+// ECSEndpoint override them; the SDK's location-service lookup is never
+// used.
+package ess
