@@ -28,12 +28,12 @@ func TestTemplateFromTags(t *testing.T) {
 		Tags: map[string]string{ess.TagLabelPrefix + "team": "group", ess.TagLabelPrefix + "tier": "batch"},
 		Configuration: esstest.Configuration{InstanceTypes: []string{"ecs.g8y.large"}, SpotStrategy: "SpotAsPriceGo", SystemDiskSize: 100,
 			Tags: map[string]string{
-				ess.TagLabelPrefix + "team":                 "config",
-				ess.TagTaintPrefix + "dedicated":            "gpu:NoSchedule",
-				ess.TagTaintPrefix + "spot":                 ":PreferNoSchedule",
+				ess.TagLabelPrefix + "team":                  "config",
+				ess.TagTaintPrefix + "dedicated":             "gpu:NoSchedule",
+				ess.TagTaintPrefix + "spot":                  ":PreferNoSchedule",
 				ess.TagResourcePrefix + "example.com/dongle": "2",
-				ess.TagResourcePrefix + "pods":              "64",
-				"unrelated":                                 "ignored",
+				ess.TagResourcePrefix + "pods":               "64",
+				"unrelated":                                  "ignored",
 			}}})
 	if err != nil {
 		t.Fatal(err)
