@@ -279,7 +279,7 @@ func (s *Server) serve(r request, service string, handlers map[string]handler, w
 	if !ok {
 		return nil, &apiError{status: 400, code: "InvalidAction", msg: fmt.Sprintf("The action %s is not valid for this web service.", r.action)}
 	}
-	if s.policy != nil && !s.policy.allows(service + ":" + r.action) {
+	if s.policy != nil && !s.policy.allows(service+":"+r.action) {
 		if service == "ec2" {
 			return nil, &apiError{status: 403, code: "UnauthorizedOperation", msg: "You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/asgtest is not authorized to perform: ec2:" + r.action}
 		}
