@@ -1,0 +1,287 @@
+package asg
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kscale/kscale/nodegroup"
+)
+
+// WeightedTemplate is the node one instance type of a group would add, with
+// the capacity units it counts for (a mixed-instances override's
+// WeightedCapacity; 1 otherwise).
+type WeightedTemplate struct {
+	Weight   float64
+	Template nodegroup.Template
+}
+
+// option is one instance type a launch may pick.
+type option struct {
+	instanceType string
+	weight       float64
+}
+
+// Template is the node a scale-up would add. For a mixed-instances group it
+// is built from the first override — the type Auto Scaling tries first, and
+// cluster-autoscaler's choice — while Templates lists every override with
+// its weight.
+func (g *Group) Template(ctx context.Context) (*nodegroup.Template, error) {
+	ts, err := g.Templates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &ts[0].Template, nil
+}
+
+// Templates is one template per instance type the group may launch, in the
+// group's order (every mixed-instances override, with its weight).
+//
+// Sources: the launch template version (DescribeLaunchTemplateVersions) or
+// launch configuration (DescribeLaunchConfigurations) for the instance type,
+// spot market and root volume; DescribeInstanceTypes for vCPUs, memory,
+// architecture, GPUs and the ENI-based max pods; the group's
+// k8s.io/cluster-autoscaler/node-template/{label,taint,resources}/… tags on
+// top. Allocatable subtracts Config.Reservations. Overrides given only as
+// InstanceRequirements (attribute-based selection) are skipped.
+func (g *Group) Templates(ctx context.Context) ([]WeightedTemplate, error) {
+	st := g.state()
+	launch, opts, spot, err := g.p.launchOptions(ctx, st)
+	if err != nil {
+		return nil, g.fail("Template", err)
+	}
+	names := make([]string, len(opts))
+	for i, o := range opts {
+		names[i] = o.instanceType
+	}
+	infos, err := g.p.instanceTypes(ctx, names)
+	if err != nil {
+		return nil, g.fail("Template", err)
+	}
+	out := make([]WeightedTemplate, 0, len(opts))
+	for _, o := range opts {
+		t, err := g.p.buildTemplate(st, o.instanceType, infos[o.instanceType], launch, spot)
+		if err != nil {
+			return nil, g.fail("Template", err)
+		}
+		out = append(out, WeightedTemplate{Weight: o.weight, Template: *t})
+	}
+	return out, nil
+}
+
+// launchOptions resolves the instance types a launch may pick, and whether
+// it buys spot capacity.
+func (p *Provider) launchOptions(ctx context.Context, st *groupState) (launchData, []option, bool, error) {
+	switch {
+	case st.mixed != nil && st.mixed.LaunchTemplate != nil:
+		var launch launchData
+		if spec := st.mixed.LaunchTemplate.LaunchTemplateSpecification; spec != nil {
+			var err error
+			if launch, err = p.launchTemplate(ctx, spec); err != nil {
+				return launchData{}, nil, false, err
+			}
+		}
+		var opts []option
+		for _, o := range st.mixed.LaunchTemplate.Overrides {
+			if aws.ToString(o.InstanceType) == "" {
+				continue
+			}
+			w := 1.0
+			if s := aws.ToString(o.WeightedCapacity); s != "" {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil || v <= 0 {
+					return launchData{}, nil, false, fmt.Errorf("override %s: weighted capacity %q", aws.ToString(o.InstanceType), s)
+				}
+				w = v
+			}
+			opts = append(opts, option{aws.ToString(o.InstanceType), w})
+		}
+		if len(opts) == 0 && launch.instanceType != "" {
+			opts = []option{{launch.instanceType, 1}}
+		}
+		if len(opts) == 0 {
+			return launchData{}, nil, false, fmt.Errorf("mixed-instances policy names no instance type")
+		}
+		spot := launch.spot
+		if d := st.mixed.InstancesDistribution; d != nil && d.OnDemandPercentageAboveBaseCapacity != nil {
+			spot = aws.ToInt32(d.OnDemandPercentageAboveBaseCapacity) == 0
+		}
+		return launch, opts, spot, nil
+	case st.launchTmpl != nil:
+		launch, err := p.launchTemplate(ctx, st.launchTmpl)
+		if err != nil {
+			return launchData{}, nil, false, err
+		}
+		if launch.instanceType == "" {
+			return launchData{}, nil, false, fmt.Errorf("launch template names no instance type")
+		}
+		return launch, []option{{launch.instanceType, 1}}, launch.spot, nil
+	case st.launchConfig != "":
+		launch, err := p.launchConfiguration(ctx, st.launchConfig)
+		if err != nil {
+			return launchData{}, nil, false, err
+		}
+		return launch, []option{{launch.instanceType, 1}}, launch.spot, nil
+	}
+	return launchData{}, nil, false, fmt.Errorf("group has no launch template, launch configuration or mixed-instances policy")
+}
+
+// region is the configured region, or the zone less its letter suffix.
+func (p *Provider) region(zone string) string {
+	if p.cfg.Region != "" {
+		return p.cfg.Region
+	}
+	r := strings.TrimRightFunc(zone, unicode.IsLetter)
+	if r == "" || r == zone {
+		return zone
+	}
+	return r
+}
+
+func (p *Provider) buildTemplate(st *groupState, instanceType string, ti typeInfo, launch launchData, spot bool) (*nodegroup.Template, error) {
+	c := nodegroup.Resources{MilliCPU: ti.vcpus * 1000, Memory: ti.memoryMiB << 20, Pods: ti.maxPods}
+	switch {
+	case launch.rootVolumeGB > 0:
+		c.EphemeralStorage = launch.rootVolumeGB << 30
+	case ti.localStorageGB > 0:
+		c.EphemeralStorage = ti.localStorageGB * 1e9
+	}
+	for k, v := range ti.gpus {
+		if c.Extended == nil {
+			c.Extended = map[string]int64{}
+		}
+		c.Extended[k] = v
+	}
+	zone := ""
+	if len(st.zones) > 0 {
+		zone = st.zones[0]
+	}
+	capacityType := nodegroup.CapacityOnDemand
+	if spot {
+		capacityType = nodegroup.CapacitySpot
+	}
+	t := &nodegroup.Template{InstanceType: instanceType, Labels: map[string]string{
+		nodegroup.LabelZone: zone, nodegroup.LabelRegion: p.region(zone), nodegroup.LabelInstanceType: instanceType,
+		nodegroup.LabelArch: ti.arch, nodegroup.LabelOS: "linux", nodegroup.LabelCapacityType: capacityType,
+	}}
+	keys := make([]string, 0, len(st.tags))
+	for k := range st.tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := st.tags[k]
+		switch {
+		case strings.HasPrefix(k, TagLabelPrefix):
+			t.Labels[strings.TrimPrefix(k, TagLabelPrefix)] = v
+		case strings.HasPrefix(k, TagTaintPrefix):
+			taint, err := parseTaint(strings.TrimPrefix(k, TagTaintPrefix), v)
+			if err != nil {
+				return nil, fmt.Errorf("tag %s: %w", k, err)
+			}
+			t.Taints = append(t.Taints, taint)
+		case strings.HasPrefix(k, TagResourcePrefix):
+			if err := setResource(&c, strings.TrimPrefix(k, TagResourcePrefix), v); err != nil {
+				return nil, fmt.Errorf("tag %s: %w", k, err)
+			}
+		}
+	}
+	t.Capacity = c
+	t.Allocatable = nodegroup.Allocatable(c, p.cfg.Reservations(c))
+	return t, nil
+}
+
+// parseTaint reads a taint tag value "value:Effect" (or "Effect").
+func parseTaint(key, v string) (nodegroup.Taint, error) {
+	value, effect, ok := strings.Cut(v, ":")
+	if !ok {
+		value, effect = "", v
+	}
+	switch effect {
+	case "NoSchedule", "PreferNoSchedule", "NoExecute":
+	default:
+		return nodegroup.Taint{}, fmt.Errorf("taint %q: effect %q is not NoSchedule, PreferNoSchedule or NoExecute", v, effect)
+	}
+	if key == "" {
+		return nodegroup.Taint{}, fmt.Errorf("taint with an empty key")
+	}
+	return nodegroup.Taint{Key: key, Value: value, Effect: effect}, nil
+}
+
+// setResource applies a resources tag: cpu, memory, ephemeral-storage,
+// pods, or an extended resource, as a Kubernetes quantity.
+func setResource(c *nodegroup.Resources, name, v string) error {
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return fmt.Errorf("resource %s: %w", name, err)
+	}
+	if q.Sign() < 0 {
+		return fmt.Errorf("resource %s: negative quantity %s", name, v)
+	}
+	switch name {
+	case "cpu":
+		c.MilliCPU = q.MilliValue()
+	case "memory":
+		c.Memory = q.Value()
+	case "ephemeral-storage":
+		c.EphemeralStorage = q.Value()
+	case "pods":
+		c.Pods = q.Value()
+	default:
+		if name == "" {
+			return fmt.Errorf("resource with an empty name")
+		}
+		if c.Extended == nil {
+			c.Extended = map[string]int64{}
+		}
+		c.Extended[name] = q.Value()
+	}
+	return nil
+}
+
+// Options reads the group's k8s.io/cluster-autoscaler/node-template/autoscaling-options/*
+// tags (scaledownutilizationthreshold, scaledowngpuutilizationthreshold,
+// scaledownunneededtime, scaledownunreadytime, ignoredaemonsetsutilization);
+// a malformed value is an error naming the tag.
+func (g *Group) Options(ctx context.Context) (nodegroup.Options, error) {
+	st := g.state()
+	var o nodegroup.Options
+	for k, v := range st.tags {
+		name, ok := strings.CutPrefix(k, TagOptionPrefix)
+		if !ok {
+			continue
+		}
+		var err error
+		switch strings.ToLower(name) {
+		case "scaledownutilizationthreshold":
+			o.ScaleDownUtilizationThreshold, err = parsePtr(v, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+		case "scaledowngpuutilizationthreshold":
+			o.ScaleDownGpuUtilizationThreshold, err = parsePtr(v, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+		case "scaledownunneededtime":
+			o.ScaleDownUnneededTime, err = parsePtr(v, time.ParseDuration)
+		case "scaledownunreadytime":
+			o.ScaleDownUnreadyTime, err = parsePtr(v, time.ParseDuration)
+		case "ignoredaemonsetsutilization":
+			o.IgnoreDaemonSetsUtilization, err = parsePtr(v, strconv.ParseBool)
+		}
+		if err != nil {
+			return nodegroup.Options{}, g.fail("Options", fmt.Errorf("tag %s: %w", k, err))
+		}
+	}
+	return o, nil
+}
+
+func parsePtr[T any](s string, parse func(string) (T, error)) (*T, error) {
+	v, err := parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
