@@ -32,7 +32,9 @@ func (e *env) Settle(t *testing.T) {
 	}
 }
 
-func (e *env) StockOut(t *testing.T, group string) { e.srv.StockOut(e.types[group], e.zones[group], true) }
+func (e *env) StockOut(t *testing.T, group string) {
+	e.srv.StockOut(e.types[group], e.zones[group], true)
+}
 
 // newServer starts an emulator and builds its clients.
 func newServer(t *testing.T) (*asgtest.Server, *autoscaling.Client, *ec2.Client) {

@@ -52,7 +52,9 @@ func (g *Group) MaxSize() int { return g.state().max }
 // TargetSize is the desired capacity from the cache (no API call).
 func (g *Group) TargetSize(ctx context.Context) (int, error) { return g.state().desired, nil }
 
-func (g *Group) fail(op string, err error) error { return &nodegroup.Error{Op: op, Group: g.name, Err: err} }
+func (g *Group) fail(op string, err error) error {
+	return &nodegroup.Error{Op: op, Group: g.name, Err: err}
+}
 
 // setDesired calls SetDesiredCapacity. The value is absolute, so the SDK
 // retrying a throttled or lost call cannot add capacity twice.
@@ -238,7 +240,9 @@ func (g *Group) Nodes(ctx context.Context) ([]nodegroup.Instance, error) {
 	return out, nil
 }
 
-func (g *Group) placeholderID(i int) string { return placeholderPrefix + g.name + "-" + strconv.Itoa(i) }
+func (g *Group) placeholderID(i int) string {
+	return placeholderPrefix + g.name + "-" + strconv.Itoa(i)
+}
 
 // isPlaceholder reports whether id names a placeholder Nodes shows now.
 func (g *Group) isPlaceholder(st *groupState, id string) bool {
@@ -262,4 +266,3 @@ func (p *Provider) placeholderOwner(id string) *Group {
 	}
 	return nil
 }
-
