@@ -148,6 +148,9 @@ func (p *Provider) Refresh(ctx context.Context) error {
 	return p.refresh(ctx)
 }
 
+// RefreshInterval is how long the cache is trusted.
+func (p *Provider) RefreshInterval() time.Duration { return p.cfg.RefreshInterval }
+
 // ForceRefresh re-reads the groups now.
 func (p *Provider) ForceRefresh(ctx context.Context) error { return p.refresh(ctx) }
 

@@ -60,7 +60,8 @@ type Server struct {
 	latency   time.Duration
 	calls     map[string]int
 	policy    *policy
-	seq       int
+	seq       int // request and activity IDs
+	instSeq   int // instance IDs, independent of how many calls were made
 }
 
 // NewServer starts an emulator on a loopback port.

@@ -288,8 +288,8 @@ func (s *Server) candidates(g *group) []candidate {
 }
 
 func (s *Server) newInstanceID() string {
-	s.seq++
-	return fmt.Sprintf("i-%017x", s.seq)
+	s.instSeq++
+	return fmt.Sprintf("i-%017x", s.instSeq)
 }
 
 func (s *Server) newActivityID() string {
