@@ -1,6 +1,8 @@
 package asg_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -82,3 +84,45 @@ func newEnv(t *testing.T, f nodegrouptest.Fixture) nodegrouptest.Env {
 }
 
 func TestContract(t *testing.T) { nodegrouptest.Run(t, newEnv) }
+
+// DecreaseTargetSize re-reads the group: capacity that launched since the
+// last refresh is no longer cancellable, and the cache does not know it yet.
+func TestDecreaseTargetSizeDoesNotTrustAStaleCache(t *testing.T) {
+	srv, _, g := faultEnv(t)
+	if err := g.IncreaseSize(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+	// The emulator launched both at once; the cache shows placeholders.
+	if err := g.DecreaseTargetSize(t.Context(), 1); err == nil {
+		t.Fatal("cancelled a launched instance")
+	}
+	if st, _ := srv.Group("g"); st.Desired != 5 || len(st.Instances) != 5 {
+		t.Errorf("a refused decrease changed the group: %+v", st)
+	}
+	if ns, _ := g.Nodes(t.Context()); len(ns) != 5 || strings.Contains(ns[4].ProviderID, "placeholder") || ns[4].State != nodegroup.InstanceCreating {
+		t.Errorf("after the re-read: %+v", ns)
+	}
+}
+
+// Refresh reports the group's failed activities read and keeps the cache.
+func TestRefreshActivitiesFailure(t *testing.T) {
+	srv, p, g := faultEnv(t)
+	srv.StockOut("m5.large", "us-test-1a", true)
+	srv.StockOut("m5.large", "us-test-1b", true)
+	if err := g.IncreaseSize(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	srv.Settle()
+	if err := p.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject(asgtest.FaultThrottle, "DescribeScalingActivities", -1)
+	srv.Settle()
+	err := p.Refresh(t.Context())
+	if !errors.Is(err, nodegroup.ErrThrottled) {
+		t.Fatalf("refresh with throttled activities: %v", err)
+	}
+	if ns, _ := g.Nodes(t.Context()); ns[len(ns)-1].ErrorClass != nodegroup.OutOfCapacity {
+		t.Errorf("the known stock-out was forgotten: %+v", ns)
+	}
+}

@@ -165,12 +165,14 @@ func (p *Provider) refresh(ctx context.Context) error {
 	}
 	states := make([]*groupState, 0, len(described))
 	var errs []error
+	unknown := map[string]bool{} // groups whose activities could not be read
 	for _, g := range described {
 		st := stateOf(g)
 		if st.desired > st.live() {
 			f, err := p.latestLaunchFailure(ctx, st.name)
 			if err != nil {
 				errs = append(errs, &nodegroup.Error{Op: "Refresh", Group: st.name, Err: classify(err)})
+				unknown[st.name] = true
 			}
 			st.failure = f
 		}
@@ -185,7 +187,7 @@ func (p *Provider) refresh(ctx context.Context) error {
 		if g == nil {
 			g = &Group{p: p, name: st.name}
 		}
-		if st.failure == nil && len(errs) > 0 && g.st != nil {
+		if unknown[st.name] && g.st != nil {
 			st.failure = g.st.failure // keep what we knew when the activities call failed
 		}
 		g.st = st
