@@ -1,0 +1,127 @@
+package simulate
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kscale/kscale/nodegroup"
+)
+
+func rl(kv ...string) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for i := 0; i < len(kv); i += 2 {
+		out[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return out
+}
+
+func TestPodFromV1(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	prio := int32(100)
+	grace := int64(10)
+	ctrl := true
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-1", Labels: map[string]string{"app": "web", "rev": "7"},
+			Annotations:     map[string]string{AnnotationSafeToEvict: "false", AnnotationSafeToEvictLocalVolumes: "cache"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-7", UID: "u1", Controller: &ctrl}}},
+		Spec: corev1.PodSpec{
+			Priority:     &prio,
+			NodeSelector: map[string]string{"tier": "web"},
+			InitContainers: []corev1.Container{
+				{Name: "sidecar", RestartPolicy: &always, Resources: corev1.ResourceRequirements{Requests: rl("cpu", "100m", "memory", "64Mi")}},
+				{Name: "migrate", Resources: corev1.ResourceRequirements{Requests: rl("cpu", "2", "memory", "32Mi")}},
+			},
+			Containers: []corev1.Container{
+				{Name: "app", Resources: corev1.ResourceRequirements{Requests: rl("cpu", "500m", "memory", "256Mi", "nvidia.com/gpu", "1")},
+					Ports: []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080}}},
+			},
+			Overhead:    rl("cpu", "10m"),
+			Tolerations: []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			Affinity: &corev1.Affinity{
+				NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{
+					{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "arch", Operator: corev1.NodeSelectorOpIn, Values: []string{"arm64"}}}}}},
+					PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{Weight: 1}}},
+				PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
+					{TopologyKey: LabelHostname, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, MatchLabelKeys: []string{"rev"}}}},
+			},
+			TopologySpreadConstraints: []corev1.TopologySpreadConstraint{
+				{MaxSkew: 1, TopologyKey: nodegroup.LabelZone, WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+				{MaxSkew: 1, TopologyKey: LabelHostname, WhenUnsatisfiable: corev1.ScheduleAnyway},
+			},
+			Volumes: []corev1.Volume{
+				{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
+				{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-web-1"}}},
+				{Name: "other", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "unknown"}}},
+			},
+		},
+	}
+	p.DeletionGracePeriodSeconds = &grace
+	pv := &corev1.PersistentVolume{Spec: corev1.PersistentVolumeSpec{NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{
+		{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: nodegroup.LabelZone, Operator: corev1.NodeSelectorOpIn, Values: []string{"eu-1a"}}}}}}}}}
+	got, err := PodFromV1(p, ConvertOptions{Volume: func(ns, claim string) *corev1.PersistentVolume {
+		if ns == "shop" && claim == "data-web-1" {
+			return pv
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Pod{
+		Namespace: "shop", Name: "web-1", Labels: p.Labels, Priority: 100,
+		// max(app 500m + sidecar 100m, migrate 2 + sidecar 100m) + overhead 10m;
+		// memory max(256+64, 32+64) Mi.
+		Requests:     nodegroup.Resources{MilliCPU: 2110, Memory: 320 << 20, Extended: map[string]int64{"nvidia.com/gpu": 1}},
+		NodeSelector: map[string]string{"tier": "web"},
+		NodeAffinity: []NodeSelectorTerm{{Labels: []Requirement{{Key: "arch", Operator: OpIn, Values: []string{"arm64"}}, {Key: nodegroup.LabelZone, Operator: OpIn, Values: []string{"eu-1a"}}}}},
+		Tolerations:  []Toleration{{Key: "dedicated", Operator: "Exists", Effect: "NoSchedule"}},
+		HostPorts:    []HostPort{{Port: 8080}},
+		AntiAffinity: []PodAffinityTerm{{TopologyKey: LabelHostname, Selector: Selector{MatchLabels: map[string]string{"app": "web"},
+			Match: []Requirement{{Key: "rev", Operator: OpIn, Values: []string{"7"}}}}}},
+		Spread:       []SpreadConstraint{{MaxSkew: 1, TopologyKey: nodegroup.LabelZone, Selector: Selector{MatchLabels: map[string]string{"app": "web"}}}},
+		Owner:        &Owner{Kind: "ReplicaSet", Name: "web-7", UID: "u1"},
+		SafeToEvict:  "false",
+		LocalStorage: []string{"scratch"},
+		Unmodeled: []string{
+			"preferred node affinity (soft, not simulated)",
+			"topology spread on kubernetes.io/hostname with ScheduleAnyway (soft, not simulated)",
+			"volume other: claim unknown not resolved (its zone is not simulated)",
+		},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("PodFromV1 (-want +got):\n%s", d)
+	}
+}
+
+func TestPodFromV1Rejects(t *testing.T) {
+	if _, err := PodFromV1(nil, ConvertOptions{}); err == nil {
+		t.Fatal("nil pod accepted")
+	}
+	bad := &corev1.Pod{Spec: corev1.PodSpec{TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{MaxSkew: 0, TopologyKey: "k", WhenUnsatisfiable: corev1.DoNotSchedule}}}}
+	if _, err := PodFromV1(bad, ConvertOptions{}); err == nil {
+		t.Fatal("maxSkew 0 accepted")
+	}
+}
+
+func TestNodeFromV1(t *testing.T) {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"a": "b"}, Annotations: map[string]string{AnnotationScaleDownDisabled: "true"}},
+		Spec:   corev1.NodeSpec{Unschedulable: true, Taints: []corev1.Taint{{Key: "k", Value: "v", Effect: corev1.TaintEffectNoExecute}}},
+		Status: corev1.NodeStatus{Allocatable: rl("cpu", "3920m", "memory", "15Gi", "pods", "58", "nvidia.com/gpu", "1"), Capacity: rl("cpu", "4", "memory", "16Gi", "pods", "58")}}
+	got, err := NodeFromV1(n, "gpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Node{Name: "n1", Labels: n.Labels, Group: "gpu", Unschedulable: true, ScaleDownDisabled: true,
+		Taints:      []nodegroup.Taint{{Key: "k", Value: "v", Effect: "NoExecute"}},
+		Allocatable: nodegroup.Resources{MilliCPU: 3920, Memory: 15 << 30, Pods: 58, Extended: map[string]int64{"nvidia.com/gpu": 1}},
+		Capacity:    nodegroup.Resources{MilliCPU: 4000, Memory: 16 << 30, Pods: 58}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("NodeFromV1 (-want +got):\n%s", d)
+	}
+}
