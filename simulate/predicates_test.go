@@ -29,7 +29,7 @@ func node(name, zone string, cpu int64, labels ...string) Node {
 	for i := 0; i+1 < len(labels); i += 2 {
 		l[labels[i]] = labels[i+1]
 	}
-	return Node{Name: name, Labels: l, Allocatable: nodegroup.Resources{MilliCPU: cpu, Memory: 4 * gib, Pods: 3, Extended: map[string]int64{"nvidia.com/gpu": 1}}}
+	return Node{Name: name, Labels: l, Allocatable: nodegroup.Resources{MilliCPU: cpu, Memory: 4 * gib, Pods: 3}}
 }
 
 func pod(name string, cpu int64, on string, labels ...string) Pod {
@@ -42,6 +42,7 @@ func pod(name string, cpu int64, on string, labels ...string) Pod {
 
 func TestPredicates(t *testing.T) {
 	n1, n2, n3 := node("n1", "a", 2000, "tier", "web", "gen", "5"), node("n2", "a", 2000), node("n3", "b", 2000)
+	n1.Allocatable.Extended = map[string]int64{"nvidia.com/gpu": 1}
 	nodes := []Node{n1, n2, n3}
 	web := Selector{MatchLabels: map[string]string{"app": "web"}}
 	with := func(p Pod, f func(*Pod)) Pod { f(&p); return p }

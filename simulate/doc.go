@@ -1,0 +1,66 @@
+// Package simulate answers the two questions at the heart of node
+// autoscaling by simulation, as cluster-autoscaler and Karpenter do, on a
+// compact model and far faster:
+//
+//   - scale-up: which new nodes, from which groups, make the pending pods
+//     schedulable (Estimate, ScaleUp, Provision);
+//   - scale-down: which nodes can go because their pods fit elsewhere
+//     (ScaleDown).
+//
+// Inputs are values: a Cluster snapshot (nodes, pods, DaemonSets,
+// PodDisruptionBudgets) and node Groups with their templates. PodFromV1,
+// NodeFromV1 and GroupFromNodeGroup convert from core/v1 and
+// nodegroup.NodeGroup. The package keeps no state between calls, reads no
+// clock (time budgets use a caller's Limits.Clock), starts no goroutine and
+// never changes its inputs.
+//
+// # Placement
+//
+// A pod fits a node when kube-scheduler's filters for what autoscaling
+// needs pass: resources (CPU, memory, ephemeral storage, pod count and up
+// to four extended resources such as nvidia.com/gpu), nodeSelector and
+// required node affinity (In, NotIn, Exists, DoesNotExist, Gt, Lt,
+// metadata.name), taints (NoSchedule, NoExecute) and cordons, host ports,
+// required inter-pod affinity and anti-affinity on any topology key (both
+// directions), DoNotSchedule topology spread (with minDomains; counted on
+// the nodes the pod may use), DaemonSet overhead on new nodes, and zones
+// pinned by volumes (PodFromV1 folds the PersistentVolume's node affinity
+// into the pod's). What a pod asks for that is not simulated — preferred
+// terms, ScheduleAnyway spread, namespace selectors, DRA claims, unresolved
+// claims — is listed in Pod.Unmodeled and reported with results.
+// Rejections carry kube-scheduler's wording ("Insufficient cpu", "node(s)
+// didn't match pod anti-affinity rules", ...).
+//
+// Pods with identical scheduling fields form one equivalence group whatever
+// their owner, so 50 000 replicas cost one placement check per node, not
+// 50 000; counts per topology domain are kept incrementally.
+//
+// # Scale-up
+//
+// Estimate is cluster-autoscaler's binpacking estimator for one group:
+// equivalence groups in decreasing order of their share of the template,
+// first fit over the nodes already added, then next fit onto new ones,
+// giving up on a group when a fresh node would not help. ScaleUp is one
+// cluster-autoscaler decision around it: pending pods that fit existing or
+// upcoming nodes are set aside; groups backed off, at maximum or over a
+// quota are skipped; every other group is estimated within the limits
+// (combined by cluster-autoscaler's rules); an Expander picks an Option
+// (LeastWaste, the default, MostPods, LeastNodes, Price, Priority, Random,
+// or a Chain); balancing spreads it over Similar groups. Backoff is the
+// per-group backoff after failed scale-ups, as a value.
+//
+// Provision places every pending pod across all groups at once, the way
+// Karpenter's provisioner does, and shrinks each new node to the cheapest
+// group that still holds it.
+//
+// # Scale-down
+//
+// ScaleDown computes utilization, takes the nodes at or under the
+// threshold, applies cluster-autoscaler's drainability rules (mirror and
+// DaemonSet pods, safe-to-evict, bare pods, kube-system pods without a
+// budget, local storage, exhausted budgets, the scale-down-disabled
+// annotation, group minimums) and re-places each candidate's pods on the
+// remaining nodes, committing every successful removal so later
+// candidates see the reduced capacity. Every unremovable node carries
+// cluster-autoscaler's reason and the blocking pod.
+package simulate
