@@ -20,9 +20,19 @@
 //     Provider, typed errors, templates), with nodegroup/fake and the
 //     contract suite nodegroup/nodegrouptest.
 //
-// Planned (see the README): cloud/asg and cloud/ess, simulate (binpacking,
-// scale-down and expanders), autoscale (controllers), and
-// examples/ (small binaries).
+//   - simulate: pending-pod binpacking (cluster-autoscaler's estimator and
+//     scale-up decision, Karpenter-style provisioning), expanders, backoff,
+//     and the scale-down simulation with its drainability rules. Entry
+//     points: simulate.Estimate, simulate.ScaleUp, simulate.Provision,
+//     simulate.ScaleDown.
+//
+//   - cloud/asg and cloud/ess: nodegroup.Provider implementations for AWS
+//     Auto Scaling groups and Alibaba Cloud ESS scaling groups, with the
+//     wire-level emulators cloud/asg/asgtest and cloud/ess/esstest and the
+//     IAM/RAM policies they need.
+//
+// Planned (see the README): the whole-cluster simulator, autoscale
+// (controllers) and examples/ (small binaries).
 //
 // Pure packages take time, state and inputs as values: no client-go, no
 // goroutines, no wall clock, no globals. This package holds no code.
