@@ -45,10 +45,10 @@ var (
 const (
 	TagEnabled        = "k8s.io/cluster-autoscaler/enabled"
 	TagClusterPrefix  = "k8s.io/cluster-autoscaler/" // + cluster name
-	TagLabelPrefix    = "k8s.io/cluster-autoscaler/node-template/label/"
-	TagTaintPrefix    = "k8s.io/cluster-autoscaler/node-template/taint/"
-	TagResourcePrefix = "k8s.io/cluster-autoscaler/node-template/resources/"
-	TagOptionPrefix   = "k8s.io/cluster-autoscaler/node-template/autoscaling-options/"
+	TagLabelPrefix    = nodegroup.TagLabelPrefix
+	TagTaintPrefix    = nodegroup.TagTaintPrefix
+	TagResourcePrefix = nodegroup.TagResourcePrefix
+	TagOptionPrefix   = nodegroup.TagOptionPrefix
 )
 
 // Config configures a Provider.

@@ -3,14 +3,11 @@ package asg
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kscale/kscale/nodegroup"
 )
@@ -171,79 +168,12 @@ func (p *Provider) buildTemplate(st *groupState, instanceType string, ti typeInf
 		nodegroup.LabelZone: zone, nodegroup.LabelRegion: p.region(zone), nodegroup.LabelInstanceType: instanceType,
 		nodegroup.LabelArch: ti.arch, nodegroup.LabelOS: "linux", nodegroup.LabelCapacityType: capacityType,
 	}}
-	keys := make([]string, 0, len(st.tags))
-	for k := range st.tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := st.tags[k]
-		switch {
-		case strings.HasPrefix(k, TagLabelPrefix):
-			t.Labels[strings.TrimPrefix(k, TagLabelPrefix)] = v
-		case strings.HasPrefix(k, TagTaintPrefix):
-			taint, err := parseTaint(strings.TrimPrefix(k, TagTaintPrefix), v)
-			if err != nil {
-				return nil, fmt.Errorf("tag %s: %w", k, err)
-			}
-			t.Taints = append(t.Taints, taint)
-		case strings.HasPrefix(k, TagResourcePrefix):
-			if err := setResource(&c, strings.TrimPrefix(k, TagResourcePrefix), v); err != nil {
-				return nil, fmt.Errorf("tag %s: %w", k, err)
-			}
-		}
+	if err := nodegroup.ApplyTemplateTags(st.tags, t.Labels, &t.Taints, &c); err != nil {
+		return nil, err
 	}
 	t.Capacity = c
 	t.Allocatable = nodegroup.Allocatable(c, p.cfg.Reservations(c))
 	return t, nil
-}
-
-// parseTaint reads a taint tag value "value:Effect" (or "Effect").
-func parseTaint(key, v string) (nodegroup.Taint, error) {
-	value, effect, ok := strings.Cut(v, ":")
-	if !ok {
-		value, effect = "", v
-	}
-	switch effect {
-	case "NoSchedule", "PreferNoSchedule", "NoExecute":
-	default:
-		return nodegroup.Taint{}, fmt.Errorf("taint %q: effect %q is not NoSchedule, PreferNoSchedule or NoExecute", v, effect)
-	}
-	if key == "" {
-		return nodegroup.Taint{}, fmt.Errorf("taint with an empty key")
-	}
-	return nodegroup.Taint{Key: key, Value: value, Effect: effect}, nil
-}
-
-// setResource applies a resources tag: cpu, memory, ephemeral-storage,
-// pods, or an extended resource, as a Kubernetes quantity.
-func setResource(c *nodegroup.Resources, name, v string) error {
-	q, err := resource.ParseQuantity(v)
-	if err != nil {
-		return fmt.Errorf("resource %s: %w", name, err)
-	}
-	if q.Sign() < 0 {
-		return fmt.Errorf("resource %s: negative quantity %s", name, v)
-	}
-	switch name {
-	case "cpu":
-		c.MilliCPU = q.MilliValue()
-	case "memory":
-		c.Memory = q.Value()
-	case "ephemeral-storage":
-		c.EphemeralStorage = q.Value()
-	case "pods":
-		c.Pods = q.Value()
-	default:
-		if name == "" {
-			return fmt.Errorf("resource with an empty name")
-		}
-		if c.Extended == nil {
-			c.Extended = map[string]int64{}
-		}
-		c.Extended[name] = q.Value()
-	}
-	return nil
 }
 
 // Options reads the group's k8s.io/cluster-autoscaler/node-template/autoscaling-options/*
@@ -252,36 +182,9 @@ func setResource(c *nodegroup.Resources, name, v string) error {
 // a malformed value is an error naming the tag.
 func (g *Group) Options(ctx context.Context) (nodegroup.Options, error) {
 	st := g.state()
-	var o nodegroup.Options
-	for k, v := range st.tags {
-		name, ok := strings.CutPrefix(k, TagOptionPrefix)
-		if !ok {
-			continue
-		}
-		var err error
-		switch strings.ToLower(name) {
-		case "scaledownutilizationthreshold":
-			o.ScaleDownUtilizationThreshold, err = parsePtr(v, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
-		case "scaledowngpuutilizationthreshold":
-			o.ScaleDownGpuUtilizationThreshold, err = parsePtr(v, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
-		case "scaledownunneededtime":
-			o.ScaleDownUnneededTime, err = parsePtr(v, time.ParseDuration)
-		case "scaledownunreadytime":
-			o.ScaleDownUnreadyTime, err = parsePtr(v, time.ParseDuration)
-		case "ignoredaemonsetsutilization":
-			o.IgnoreDaemonSetsUtilization, err = parsePtr(v, strconv.ParseBool)
-		}
-		if err != nil {
-			return nodegroup.Options{}, g.fail("Options", fmt.Errorf("tag %s: %w", k, err))
-		}
+	o, err := nodegroup.OptionsFromTags(st.tags)
+	if err != nil {
+		return nodegroup.Options{}, g.fail("Options", err)
 	}
 	return o, nil
-}
-
-func parsePtr[T any](s string, parse func(string) (T, error)) (*T, error) {
-	v, err := parse(s)
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
 }

@@ -3,11 +3,8 @@ package ess
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/kscale/kscale/nodegroup"
 )
@@ -16,10 +13,10 @@ import (
 // Auto Scaling Groups, read here from the scaling group's and the active
 // scaling configuration's tags (the configuration's win on conflict).
 const (
-	TagLabelPrefix    = "k8s.io/cluster-autoscaler/node-template/label/"
-	TagTaintPrefix    = "k8s.io/cluster-autoscaler/node-template/taint/"     // value "<value>:<Effect>"
-	TagResourcePrefix = "k8s.io/cluster-autoscaler/node-template/resources/" // value a quantity
-	TagOptionPrefix   = "k8s.io/cluster-autoscaler/node-template/autoscaling-options/"
+	TagLabelPrefix    = nodegroup.TagLabelPrefix
+	TagTaintPrefix    = nodegroup.TagTaintPrefix    // value "<value>:<Effect>"
+	TagResourcePrefix = nodegroup.TagResourcePrefix // value a quantity
+	TagOptionPrefix   = nodegroup.TagOptionPrefix
 )
 
 // instanceType is what the template needs from ecs:DescribeInstanceTypes.
@@ -43,21 +40,6 @@ type configuration struct {
 
 var validEffects = map[string]bool{"NoSchedule": true, "PreferNoSchedule": true, "NoExecute": true}
 
-// parseTaint reads a taint tag value "<value>:<Effect>" (the value may be
-// empty, ":NoSchedule").
-func parseTaint(key, v string) (nodegroup.Taint, error) {
-	i := strings.LastIndex(v, ":")
-	if i < 0 || !validEffects[v[i+1:]] {
-		return nodegroup.Taint{}, fmt.Errorf("taint tag %s=%q: want <value>:<NoSchedule|PreferNoSchedule|NoExecute>", key, v)
-	}
-	return nodegroup.Taint{Key: key, Value: v[:i], Effect: v[i+1:]}, nil
-}
-
-// buildTemplate is the node a scale-up of a group adds. With several
-// instance types, capacity is the element-wise minimum over them, so a pod
-// that fits the template fits whichever type ESS launches; InstanceType and
-// the instance-type label name the first (highest-priority) type. Bad tags
-// are returned as errors, never ignored silently.
 func buildTemplate(c Config, cfg *configuration, types map[string]instanceType, tags map[string]string, zone string) (*nodegroup.Template, error) {
 	if len(cfg.types) == 0 {
 		return nil, fmt.Errorf("scaling configuration %s names no instance type", cfg.id)
@@ -103,22 +85,8 @@ func buildTemplate(c Config, cfg *configuration, types map[string]instanceType, 
 		labels[nodegroup.LabelZone] = zone
 	}
 	var taints []nodegroup.Taint
-	for _, k := range sortedKeys(tags) {
-		v := tags[k]
-		switch {
-		case strings.HasPrefix(k, TagLabelPrefix):
-			labels[strings.TrimPrefix(k, TagLabelPrefix)] = v
-		case strings.HasPrefix(k, TagTaintPrefix):
-			t, err := parseTaint(strings.TrimPrefix(k, TagTaintPrefix), v)
-			if err != nil {
-				return nil, err
-			}
-			taints = append(taints, t)
-		case strings.HasPrefix(k, TagResourcePrefix):
-			if err := setResource(&capacity, strings.TrimPrefix(k, TagResourcePrefix), v); err != nil {
-				return nil, err
-			}
-		}
+	if err := nodegroup.ApplyTemplateTags(tags, labels, &taints, &capacity); err != nil {
+		return nil, err
 	}
 	return &nodegroup.Template{
 		InstanceType: cfg.types[0],
@@ -129,68 +97,9 @@ func buildTemplate(c Config, cfg *configuration, types map[string]instanceType, 
 	}, nil
 }
 
-func setResource(r *nodegroup.Resources, name, v string) error {
-	q, err := resource.ParseQuantity(v)
-	if err != nil {
-		return fmt.Errorf("resource tag %s=%q: %w", name, v, err)
-	}
-	switch name {
-	case "cpu":
-		r.MilliCPU = q.MilliValue()
-	case "memory":
-		r.Memory = q.Value()
-	case "ephemeral-storage":
-		r.EphemeralStorage = q.Value()
-	case "pods":
-		r.Pods = q.Value()
-	default:
-		if r.Extended == nil {
-			r.Extended = map[string]int64{}
-		}
-		r.Extended[name] = q.Value()
-	}
-	return nil
-}
-
 // parseOptions reads the autoscaling-options tags.
 func parseOptions(tags map[string]string) (nodegroup.Options, error) {
-	var o nodegroup.Options
-	for k, v := range tags {
-		name, ok := strings.CutPrefix(k, TagOptionPrefix)
-		if !ok {
-			continue
-		}
-		bad := func(err error) error { return fmt.Errorf("autoscaling option tag %s=%q: %w", k, v, err) }
-		switch name {
-		case "scaledownutilizationthreshold", "scaledowngpuutilizationthreshold":
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return o, bad(err)
-			}
-			if name == "scaledownutilizationthreshold" {
-				o.ScaleDownUtilizationThreshold = &f
-			} else {
-				o.ScaleDownGpuUtilizationThreshold = &f
-			}
-		case "scaledownunneededtime", "scaledownunreadytime":
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return o, bad(err)
-			}
-			if name == "scaledownunneededtime" {
-				o.ScaleDownUnneededTime = &d
-			} else {
-				o.ScaleDownUnreadyTime = &d
-			}
-		case "ignoredaemonsetsutilization":
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return o, bad(err)
-			}
-			o.IgnoreDaemonSetsUtilization = &b
-		}
-	}
-	return o, nil
+	return nodegroup.OptionsFromTags(tags)
 }
 
 func sortedKeys(m map[string]string) []string {
