@@ -121,3 +121,30 @@ func BenchmarkProvisionKarpenter(b *testing.B) {
 		})
 	}
 }
+
+// TestNodesAgainstLowerBound reports, on random generic workloads over the
+// Karpenter instance types, the nodes Provision adds against the lower
+// bound ceil(max over resources of Σ requests / largest allocatable); it
+// can never go under the bound.
+func TestNodesAgainstLowerBound(t *testing.T) {
+	gs := karpenterGroups()
+	worst := 0.0
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		pods := make([]Pod, 200+rng.IntN(2000))
+		for i := range pods {
+			pods[i] = Pod{Namespace: "default", Name: fmt.Sprint(i),
+				Requests: nodegroup.Resources{MilliCPU: 50 + rng.Int64N(4000), Memory: (64 + rng.Int64N(8192)) * mib}}
+		}
+		r, err := Provision(&Cluster{Pods: pods}, gs, ProvisionOptions{})
+		if err != nil || len(r.Unschedulable) > 0 {
+			t.Fatal(err, len(r.Unschedulable))
+		}
+		lb := lowerBound(pods, gs)
+		if r.Total() < lb {
+			t.Fatalf("seed %d: %d nodes under the lower bound %d", seed, r.Total(), lb)
+		}
+		worst = max(worst, float64(r.Total())/float64(lb))
+	}
+	t.Logf("worst ratio of nodes to the lower bound over 20 workloads: %.2f", worst)
+}
