@@ -300,3 +300,19 @@ func TestBalance(t *testing.T) {
 		t.Fatal("room cap")
 	}
 }
+
+func TestScaleUpTotalBudget(t *testing.T) {
+	// Each clock reading advances a second; a 4 s budget is spent by the
+	// first group's estimate, so the second group is skipped with a reason.
+	now := time.Unix(0, 0)
+	clock := func() time.Time { now = now.Add(time.Second); return now }
+	r, err := ScaleUp(&Cluster{Pods: pendingPods(10, 1000)},
+		[]Group{smallGroup("a", 100, 0, 1000, "a"), smallGroup("b", 100, 0, 1000, "a")},
+		ScaleUpOptions{Limits: Limits{TotalBudget: 4 * time.Second, Clock: clock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Options) != 1 || len(r.Skipped) != 1 || r.Skipped[0] != (SkippedGroup{Group: "b", Reason: "scale-up time budget spent"}) {
+		t.Fatalf("options %d, skipped %+v", len(r.Options), r.Skipped)
+	}
+}

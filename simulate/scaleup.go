@@ -136,7 +136,9 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 	}
 	valid, skipped := validGroups(groups, &o, clusterCap, clusterCPU, clusterMem)
 	res.Skipped = skipped
-	res.Options, placedAny = s.options(valid, work, o, clusterCap, clusterCPU, clusterMem, total, why)
+	var late []SkippedGroup
+	res.Options, placedAny, late = s.options(valid, work, o, clusterCap, clusterCPU, clusterMem, total, why)
+	res.Skipped = append(res.Skipped, late...)
 	for _, w := range work {
 		for _, p := range w.pods {
 			if placedAny[p] {
@@ -265,7 +267,8 @@ func (s *snapshot) fillExisting(work []pending) ([]pending, []Placement) {
 
 // options estimates every valid group for the pending work.
 func (s *snapshot) options(valid []*Group, work []pending, o ScaleUpOptions, clusterCap int, clusterCPU, clusterMem int64,
-	total deadline, why func(p int32, group, r string)) ([]Option, map[int32]bool) {
+	total deadline, why func(p int32, group, r string)) ([]Option, map[int32]bool, []SkippedGroup) {
+	var skipped []SkippedGroup
 	var out []Option
 	placedAny := map[int32]bool{}
 	for _, g := range valid {
@@ -289,7 +292,7 @@ func (s *snapshot) options(valid []*Group, work []pending, o ScaleUpOptions, clu
 		}
 		limit := groupLimit(g, valid, &o, clusterCap, clusterCPU, clusterMem)
 		if total.passed() {
-			why(-1, g.ID, "scale-up time budget spent")
+			skipped = append(skipped, SkippedGroup{Group: g.ID, Reason: "scale-up time budget spent"})
 			continue
 		}
 		dl := newDeadline(o.Limits.Clock, o.Limits.GroupBudget).min(total)
@@ -317,7 +320,7 @@ func (s *snapshot) options(valid []*Group, work []pending, o ScaleUpOptions, clu
 		sort.Ints(opt.Pods)
 		out = append(out, opt)
 	}
-	return out, placedAny
+	return out, placedAny, skipped
 }
 
 // groupLimit is the node limit of one group's estimate.
