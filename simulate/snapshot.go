@@ -3,8 +3,10 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/kscale/kscale/nodegroup"
 )
@@ -100,6 +102,7 @@ type snapshot struct {
 	pegs     []*peg
 	trackers []*tracker
 	classes  map[string]int
+	byMaps   map[classKey]int // classes of nodes sharing label maps and taints
 	rec      bool
 	log      []undo
 }
@@ -329,9 +332,37 @@ func sameStrings(a, b []string) bool {
 	return true
 }
 
+// classKey identifies nodes built from the same label map and taint slice
+// (copies of one template), which share a class without comparing labels.
+type classKey struct {
+	labels   unsafe.Pointer
+	taints   *nodegroup.Taint
+	ntaints  int
+	cordoned bool
+}
+
 // classOf interns a node's static signature (labels other than the
 // hostname, taints, cordon) so static checks are cached per class.
 func (s *snapshot) classOf(n *snode) int {
+	if n.labels == nil || n.labels[LabelHostname] != "" {
+		return s.classOfSlow(n)
+	}
+	k := classKey{labels: reflect.ValueOf(n.labels).UnsafePointer(), ntaints: len(n.taints), cordoned: n.cordoned}
+	if len(n.taints) > 0 {
+		k.taints = &n.taints[0]
+	}
+	if c, ok := s.byMaps[k]; ok {
+		return c
+	}
+	c := s.classOfSlow(n)
+	if s.byMaps == nil {
+		s.byMaps = map[classKey]int{}
+	}
+	s.byMaps[k] = c
+	return c
+}
+
+func (s *snapshot) classOfSlow(n *snode) int {
 	keys := make([]string, 0, len(n.labels))
 	for k := range n.labels {
 		if k != LabelHostname {

@@ -1,0 +1,23 @@
+package cluster
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// builtin holds the scenarios shipped with the package.
+//
+//go:embed scenarios/*.yaml
+var builtin embed.FS
+
+// Builtin parses a shipped scenario by name: "default" (a diurnal web
+// service with a morning peak, a CPU HPA, a cron pre-scale before the
+// peak, on-demand and spot node groups) or "hpa-only" (the same without
+// the cron pre-scale).
+func Builtin(name string) (*Scenario, error) {
+	data, err := fs.ReadFile(builtin, "scenarios/"+name+".yaml")
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data)
+}

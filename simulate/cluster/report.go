@@ -1,0 +1,329 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kscale/kscale/nodegroup"
+)
+
+// Result is a run's output: the summary and the time series.
+type Result struct {
+	Scenario string    `json:"scenario"`
+	Start    time.Time `json:"start"`
+	Duration Duration  `json:"duration"`
+	Summary  Summary   `json:"summary"`
+	Series   Series    `json:"series"`
+}
+
+// Summary totals a run.
+type Summary struct {
+	// NodeHours and Cost count every instance from its launch to its
+	// deletion (what the cloud bills).
+	NodeHours float64 `json:"nodeHours"`
+	Cost      float64 `json:"cost"`
+	// PendingPodSeconds sums, over time, the pods not yet bound to a node;
+	// MaxPendingPods is the largest number at once.
+	PendingPodSeconds float64 `json:"pendingPodSeconds"`
+	MaxPendingPods    int     `json:"maxPendingPods"`
+	// PendingUnderLoadSeconds counts only the pod-seconds pending while
+	// their workload was above its target: pods the traffic was waiting
+	// for (pre-scaled pods waiting for nodes before a peak do not count).
+	PendingUnderLoadSeconds float64 `json:"pendingUnderLoadSeconds"`
+	// AboveTargetSeconds sums, over workloads with a CPU utilization
+	// target, the time their ready pods' mean utilization was above the
+	// target by more than the HPA's tolerance (the HPA acts on nothing
+	// less).
+	AboveTargetSeconds float64 `json:"aboveTargetSeconds"`
+	// ScaleEvents: workload resizes and node-group resizes (increases and
+	// node deletions).
+	WorkloadScaleEvents int `json:"workloadScaleEvents"`
+	NodeScaleUps        int `json:"nodeScaleUps"`
+	NodeScaleDowns      int `json:"nodeScaleDowns"`
+	FailedLaunches      int `json:"failedLaunches"`
+	PeakNodes           int `json:"peakNodes"`
+	PeakReplicas        int `json:"peakReplicas"`
+
+	Workloads []WorkloadSummary `json:"workloads"`
+	Groups    []GroupSummary    `json:"groups"`
+}
+
+// WorkloadSummary is one workload's totals.
+type WorkloadSummary struct {
+	Name                    string  `json:"name"`
+	PeakReplicas            int32   `json:"peakReplicas"`
+	PendingPodSeconds       float64 `json:"pendingPodSeconds"`
+	PendingUnderLoadSeconds float64 `json:"pendingUnderLoadSeconds"`
+	AboveTargetSeconds      float64 `json:"aboveTargetSeconds"`
+	ScaleEvents             int     `json:"scaleEvents"`
+}
+
+// GroupSummary is one node group's totals.
+type GroupSummary struct {
+	Name           string  `json:"name"`
+	NodeHours      float64 `json:"nodeHours"`
+	Cost           float64 `json:"cost"`
+	PeakNodes      int     `json:"peakNodes"`
+	ScaleUps       int     `json:"scaleUps"`
+	ScaleDowns     int     `json:"scaleDowns"`
+	FailedLaunches int     `json:"failedLaunches"`
+}
+
+// Series are sampled every Scenario.Sample; T holds the offsets in seconds.
+type Series struct {
+	T []int64 `json:"t"`
+	// Cluster totals.
+	Desired []int32 `json:"desired"`
+	Ready   []int32 `json:"ready"`
+	Pending []int32 `json:"pending"`
+	Nodes   []int32 `json:"nodes"`
+
+	Workloads []WorkloadSeries `json:"workloads"`
+	Groups    []GroupSeries    `json:"groups"`
+}
+
+// WorkloadSeries is one workload over time.
+type WorkloadSeries struct {
+	Name    string    `json:"name"`
+	Load    []float64 `json:"load"`
+	Desired []int32   `json:"desired"`
+	Ready   []int32   `json:"ready"`
+	Pending []int32   `json:"pending"`
+	// Utilization is the ready pods' mean CPU utilization, percent.
+	Utilization []float64 `json:"utilization"`
+}
+
+// GroupSeries is one node group over time: registered (ready) nodes and
+// its target (ready plus launching).
+type GroupSeries struct {
+	Name   string  `json:"name"`
+	Ready  []int32 `json:"ready"`
+	Target []int32 `json:"target"`
+}
+
+func (s *sim) initSeries() {
+	for _, w := range s.wls {
+		s.res.Series.Workloads = append(s.res.Series.Workloads, WorkloadSeries{Name: w.spec.Name})
+	}
+	for _, g := range s.groups {
+		s.res.Series.Groups = append(s.res.Series.Groups, GroupSeries{Name: g.spec.Name})
+	}
+}
+
+// record appends one sample.
+func (s *sim) record() {
+	se := &s.res.Series
+	se.T = append(se.T, s.now)
+	var desired, ready, nodes int32
+	for i, w := range s.wls {
+		ws := &se.Workloads[i]
+		r := int32(w.nready)
+		ws.Load = append(ws.Load, round(w.spec.Load.Rate(s.sc.Start, time.Duration(s.now)*time.Second), 3))
+		ws.Desired = append(ws.Desired, w.replicas)
+		ws.Ready = append(ws.Ready, r)
+		ws.Pending = append(ws.Pending, int32(w.npend))
+		ws.Utilization = append(ws.Utilization, round(w.util, 1))
+		desired += w.replicas
+		ready += r
+	}
+	for i, g := range s.groups {
+		gs := &se.Groups[i]
+		gs.Ready = append(gs.Ready, int32(g.nodeCount))
+		gs.Target = append(gs.Target, int32(g.target))
+		nodes += int32(g.nodeCount)
+	}
+	se.Desired = append(se.Desired, desired)
+	se.Ready = append(se.Ready, ready)
+	se.Pending = append(se.Pending, int32(s.pending))
+	se.Nodes = append(se.Nodes, nodes)
+	s.maxPend = max(s.maxPend, s.pending)
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func (s *sim) summarize() {
+	sum := &s.res.Summary
+	for _, w := range s.wls {
+		if w.hot && s.total > w.lastUtil {
+			w.above += float64(s.total - w.lastUtil)
+		}
+		sum.Workloads = append(sum.Workloads, WorkloadSummary{Name: w.spec.Name, PeakReplicas: max(w.peak, w.spec.Replicas),
+			PendingPodSeconds: w.pendingSec, PendingUnderLoadSeconds: w.pendingHot, AboveTargetSeconds: w.above, ScaleEvents: w.rescales})
+		sum.PendingUnderLoadSeconds += w.pendingHot
+		sum.AboveTargetSeconds += w.above
+		sum.WorkloadScaleEvents += w.rescales
+	}
+	for _, g := range s.groups {
+		gs := GroupSummary{Name: g.spec.Name, NodeHours: round(g.nodeSec/3600, 3), PeakNodes: max(g.peak, g.spec.Initial),
+			ScaleUps: g.scaleUps, ScaleDowns: g.downs, FailedLaunches: g.failed}
+		gs.Cost = round(gs.NodeHours*g.spec.PricePerHour, 4)
+		sum.Groups = append(sum.Groups, gs)
+		sum.NodeHours += gs.NodeHours
+		sum.Cost += gs.Cost
+		sum.NodeScaleUps += g.scaleUps
+		sum.NodeScaleDowns += g.downs
+		sum.FailedLaunches += g.failed
+	}
+	sum.NodeHours, sum.Cost = round(sum.NodeHours, 3), round(sum.Cost, 4)
+	sum.PendingPodSeconds = s.pendSec
+	sum.MaxPendingPods = s.maxPend
+	for _, v := range s.res.Series.Nodes {
+		sum.PeakNodes = max(sum.PeakNodes, int(v))
+	}
+	for _, v := range s.res.Series.Desired {
+		sum.PeakReplicas = max(sum.PeakReplicas, int(v))
+	}
+}
+
+// check verifies the invariants.
+func (s *sim) check() error {
+	var errs []error
+	pending := 0
+	onNode := map[*pod]*node{}
+	for _, n := range s.nodes {
+		var cpu, mem int64
+		for _, p := range n.pods {
+			cpu += p.w.cpu
+			mem += p.w.mem
+			onNode[p] = n
+		}
+		if cpu != n.ucpu || mem != n.umem {
+			errs = append(errs, fmt.Errorf("node %s: usage %d/%d, its pods request %d/%d", n.name, n.ucpu, n.umem, cpu, mem))
+		}
+		if n.ucpu > n.cpu || n.umem > n.mem || int64(len(n.pods)) > n.maxPod {
+			errs = append(errs, fmt.Errorf("node %s is over-committed", n.name))
+		}
+	}
+	for _, w := range s.wls {
+		if int32(len(w.pods)) != w.replicas {
+			errs = append(errs, fmt.Errorf("workload %s: %d pods for %d replicas", w.spec.Name, len(w.pods), w.replicas))
+		}
+		np := 0
+		for _, p := range w.pods {
+			switch {
+			case p.bound < 0:
+				np++
+				if p.node != nil {
+					errs = append(errs, fmt.Errorf("pod %s pending but on a node", p.name))
+				}
+			case onNode[p] != p.node || p.node == nil:
+				errs = append(errs, fmt.Errorf("pod %s bound to a node that does not hold it", p.name))
+			}
+		}
+		if np != w.npend {
+			errs = append(errs, fmt.Errorf("workload %s: %d pending, counted %d", w.spec.Name, np, w.npend))
+		}
+		pending += np
+	}
+	if pending != s.pending {
+		errs = append(errs, fmt.Errorf("%d pending pods, counted %d", pending, s.pending))
+	}
+	for _, g := range s.groups {
+		insts, _ := g.ng.Nodes(context.Background())
+		target, _ := g.ng.TargetSize(context.Background())
+		running := map[string]bool{}
+		for _, in := range insts {
+			if in.State == nodegroup.InstanceRunning {
+				running[in.ProviderID] = true
+			}
+		}
+		if target != g.target || len(insts) != target {
+			errs = append(errs, fmt.Errorf("group %s: target %d, provider %d with %d instances", g.spec.Name, g.target, target, len(insts)))
+		}
+		n := 0
+		for _, nd := range s.nodes {
+			if nd.g == g {
+				n++
+				if !running[nd.providerID] {
+					errs = append(errs, fmt.Errorf("node %s has no running instance", nd.name))
+				}
+			}
+		}
+		if n != g.nodeCount {
+			errs = append(errs, fmt.Errorf("group %s: %d nodes listed, counted %d", g.spec.Name, n, g.nodeCount))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteJSON writes the result as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteCSV writes the series, one row per sample: the cluster totals, then
+// each group's ready nodes and each workload's desired, ready, pending and
+// utilization.
+func (r *Result) WriteCSV(w io.Writer) error {
+	se := &r.Series
+	var b strings.Builder
+	b.WriteString("t_seconds,desired,ready,pending,nodes")
+	for _, g := range se.Groups {
+		fmt.Fprintf(&b, ",%s_nodes,%s_target", g.Name, g.Name)
+	}
+	for _, wl := range se.Workloads {
+		fmt.Fprintf(&b, ",%s_load,%s_desired,%s_ready,%s_pending,%s_utilization", wl.Name, wl.Name, wl.Name, wl.Name, wl.Name)
+	}
+	b.WriteByte('\n')
+	for i, t := range se.T {
+		b.WriteString(strconv.FormatInt(t, 10))
+		for _, v := range []int32{se.Desired[i], se.Ready[i], se.Pending[i], se.Nodes[i]} {
+			b.WriteByte(',')
+			b.WriteString(strconv.Itoa(int(v)))
+		}
+		for _, g := range se.Groups {
+			fmt.Fprintf(&b, ",%d,%d", g.Ready[i], g.Target[i])
+		}
+		for _, wl := range se.Workloads {
+			fmt.Fprintf(&b, ",%g,%d,%d,%d,%g", wl.Load[i], wl.Desired[i], wl.Ready[i], wl.Pending[i], wl.Utilization[i])
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteTable writes the summaries side by side as a plain-text table, one
+// column per result (a comparison when there are several).
+func WriteTable(w io.Writer, results ...*Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(name string, f func(*Summary) string) {
+		fmt.Fprint(tw, name+"\t")
+		for _, r := range results {
+			fmt.Fprint(tw, f(&r.Summary)+"\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprint(tw, "scenario\t")
+	for _, r := range results {
+		fmt.Fprint(tw, r.Scenario+"\t")
+	}
+	fmt.Fprintln(tw)
+	fl := func(v float64, d int) string { return strconv.FormatFloat(v, 'f', d, 64) }
+	row("node-hours", func(s *Summary) string { return fl(s.NodeHours, 1) })
+	row("cost ($)", func(s *Summary) string { return fl(s.Cost, 2) })
+	row("peak nodes", func(s *Summary) string { return strconv.Itoa(s.PeakNodes) })
+	row("pod-seconds pending", func(s *Summary) string { return fl(s.PendingPodSeconds, 0) })
+	row("max pending pods", func(s *Summary) string { return strconv.Itoa(s.MaxPendingPods) })
+	row("pod-seconds pending under load", func(s *Summary) string { return fl(s.PendingUnderLoadSeconds, 0) })
+	row("seconds above target", func(s *Summary) string { return fl(s.AboveTargetSeconds, 0) })
+	row("peak replicas", func(s *Summary) string { return strconv.Itoa(s.PeakReplicas) })
+	row("workload scale events", func(s *Summary) string { return strconv.Itoa(s.WorkloadScaleEvents) })
+	row("node scale-ups", func(s *Summary) string { return strconv.Itoa(s.NodeScaleUps) })
+	row("node scale-downs", func(s *Summary) string { return strconv.Itoa(s.NodeScaleDowns) })
+	row("failed launches", func(s *Summary) string { return strconv.Itoa(s.FailedLaunches) })
+	return tw.Flush()
+}
