@@ -26,13 +26,18 @@
 //     points: simulate.Estimate, simulate.ScaleUp, simulate.Provision,
 //     simulate.ScaleDown.
 //
+//   - simulate/cluster: a deterministic whole-cluster simulator driven by
+//     the packages above (load traces, HPAs, schedules, node groups, the
+//     cluster autoscaler), with reports and an SVG chart. Entry points:
+//     cluster.Run, cluster.Parse; go run ./examples/simulate.
+//
 //   - cloud/asg and cloud/ess: nodegroup.Provider implementations for AWS
 //     Auto Scaling groups and Alibaba Cloud ESS scaling groups, with the
 //     wire-level emulators cloud/asg/asgtest and cloud/ess/esstest and the
 //     IAM/RAM policies they need.
 //
-// Planned (see the README): the whole-cluster simulator, autoscale
-// (controllers) and examples/ (small binaries).
+// Planned (see the README): autoscale (controllers) and the other
+// examples/ (small binaries).
 //
 // Pure packages take time, state and inputs as values: no client-go, no
 // goroutines, no wall clock, no globals. This package holds no code.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,6 +41,28 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Quantity is a Kubernetes quantity ("500m", "2", "16Gi"), written as a
+// string or a number.
+type Quantity string
+
+// UnmarshalJSON accepts a string or a number.
+func (q *Quantity) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] != '"' {
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("quantity must be a string or a number: %w", err)
+		}
+		*q = Quantity(n.String())
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*q = Quantity(v)
+	return nil
+}
+
 // Scenario is a cluster to simulate: workloads with their load, HPAs and
 // schedules, node groups, and the settings of the two autoscalers.
 type Scenario struct {
@@ -68,8 +91,8 @@ type Workload struct {
 	// Replicas is the starting replica count (default 1).
 	Replicas int32 `json:"replicas,omitempty"`
 	// CPU and Memory are each pod's requests, as Kubernetes quantities.
-	CPU    string `json:"cpu"`
-	Memory string `json:"memory"`
+	CPU    Quantity `json:"cpu"`
+	Memory Quantity `json:"memory"`
 	// NodeSelector restricts the pods to groups whose labels match.
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// StartupLatency is how long a bound pod takes to become ready
@@ -92,8 +115,8 @@ type Workload struct {
 // BaseCPU. CPUPerRequest is CPU seconds per request as a quantity ("5m":
 // 5 millicores per request per second).
 type Service struct {
-	CPUPerRequest string `json:"cpuPerRequest"`
-	BaseCPU       string `json:"baseCPU,omitempty"`
+	CPUPerRequest Quantity `json:"cpuPerRequest"`
+	BaseCPU       Quantity `json:"baseCPU,omitempty"`
 }
 
 // Schedule is a schedule in the scenario's shorthand: rules with cron
@@ -122,8 +145,8 @@ type ScheduleRule struct {
 type Group struct {
 	Name         string            `json:"name"`
 	InstanceType string            `json:"instanceType,omitempty"`
-	CPU          string            `json:"cpu"`
-	Memory       string            `json:"memory"`
+	CPU          Quantity          `json:"cpu"`
+	Memory       Quantity          `json:"memory"`
 	MaxPods      int64             `json:"maxPods,omitempty"` // default 110
 	Labels       map[string]string `json:"labels,omitempty"`
 	Min          int               `json:"min,omitempty"`
@@ -170,8 +193,11 @@ type CASettings struct {
 }
 
 // Parse reads a scenario from YAML (or JSON), refusing unknown fields, then
-// applies defaults and validates it; errors name the field.
-func Parse(data []byte) (*Scenario, error) {
+// applies defaults and validates it; errors name the field. A trace's
+// csvFile is read relative to the working directory.
+func Parse(data []byte) (*Scenario, error) { return parseIn(data, ".") }
+
+func parseIn(data []byte, dir string) (*Scenario, error) {
 	j, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
@@ -182,19 +208,35 @@ func Parse(data []byte) (*Scenario, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
 	}
+	for i := range s.Workloads {
+		t := &s.Workloads[i].Load
+		if t.CSVFile == "" {
+			continue
+		}
+		path := t.CSVFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: workloads[%d].load.csvFile: %w", ErrInvalidScenario, i, err)
+		}
+		t.Type, t.CSV = "csv", string(b)
+	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-// Load reads and parses a scenario file.
+// Load reads and parses a scenario file; a trace's csvFile is read
+// relative to the scenario's directory.
 func Load(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Parse(data)
+	s, err := parseIn(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -332,7 +374,8 @@ func mustSpec(v2 autoscalingv2.HorizontalPodAutoscalerSpec) hpa.Spec {
 	return s
 }
 
-func checkQty(bad func(string, string, ...any), path, v string, positive bool) {
+func checkQty(bad func(string, string, ...any), path string, qv Quantity, positive bool) {
+	v := string(qv)
 	if v == "" {
 		bad(path, "required")
 		return
@@ -347,16 +390,20 @@ func checkQty(bad func(string, string, ...any), path, v string, positive bool) {
 	}
 }
 
-func milli(v string) int64 {
-	if v == "" {
+// milli and bytesOf read quantities Validate has checked.
+func milli(v Quantity) int64 {
+	q, err := resource.ParseQuantity(string(v))
+	if err != nil {
 		return 0
 	}
-	q := resource.MustParse(v)
 	return q.MilliValue()
 }
 
-func bytesOf(v string) int64 {
-	q := resource.MustParse(v)
+func bytesOf(v Quantity) int64 {
+	q, err := resource.ParseQuantity(string(v))
+	if err != nil {
+		return 0
+	}
 	return q.Value()
 }
 

@@ -18,20 +18,22 @@ import (
 //   - ramp: Value at From, rising (or falling) linearly to To at Until.
 //   - diurnal: Base plus a bell-shaped peak of Peak at PeakAt (time of day),
 //     Width wide (one standard deviation), every day.
-//   - csv: points "offset,rps" (offset a duration from the start), held
-//     until the next point.
+//   - csv: points "offset,rps" (offset a duration from the start, an
+//     optional header line "offset,rps"), held until the next point; given
+//     inline (CSV) or as a file (CSVFile, relative to the scenario file).
 type Trace struct {
-	Type   string   `json:"type"`
-	Value  float64  `json:"value,omitempty"`
-	To     float64  `json:"to,omitempty"`
-	At     Duration `json:"at,omitzero"`
-	From   Duration `json:"from,omitzero"`
-	Until  Duration `json:"until,omitzero"`
-	Base   float64  `json:"base,omitempty"`
-	Peak   float64  `json:"peak,omitempty"`
-	PeakAt Duration `json:"peakAt,omitzero"`
-	Width  Duration `json:"width,omitzero"`
-	CSV    string   `json:"csv,omitempty"`
+	Type    string   `json:"type"`
+	Value   float64  `json:"value,omitempty"`
+	To      float64  `json:"to,omitempty"`
+	At      Duration `json:"at,omitzero"`
+	From    Duration `json:"from,omitzero"`
+	Until   Duration `json:"until,omitzero"`
+	Base    float64  `json:"base,omitempty"`
+	Peak    float64  `json:"peak,omitempty"`
+	PeakAt  Duration `json:"peakAt,omitzero"`
+	Width   Duration `json:"width,omitzero"`
+	CSV     string   `json:"csv,omitempty"`
+	CSVFile string   `json:"csvFile,omitempty"`
 
 	points []point
 }

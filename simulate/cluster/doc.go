@@ -1,0 +1,55 @@
+// Package cluster is a deterministic simulator of a whole autoscaled
+// cluster: it replays load through the same code kscale's controllers run —
+// hpa for pod autoscaling, schedule for cron pre-scaling, simulate for
+// cluster-autoscaler's scale-up and scale-down — on node groups from
+// nodegroup/fake, and reports what happened. It answers "what would these
+// autoscaling settings have done with yesterday's traffic?" from a Go test
+// or from the command line (examples/simulate).
+//
+// # Scenarios
+//
+// A Scenario (YAML or JSON, or built in code) has workloads — Deployments
+// with pod requests, start-up latency, a service model, a load Trace
+// (constant, step, ramp, diurnal, CSV), an optional autoscaling/v2 HPA spec
+// and an optional Schedule — and node Groups with their node shape, bounds,
+// price, provisioning delay and stock-out periods, plus the HPA's and the
+// cluster autoscaler's flags. Parse and Load refuse unknown fields and
+// report every invalid field by its path (workloads[0].cpu: ...). Builtin
+// returns the shipped scenarios.
+//
+// # The model
+//
+// Time advances in whole seconds on a virtual clock from Scenario.Start;
+// randomness (start-up jitter) comes from Scenario.Seed, so a run is
+// reproducible byte for byte.
+//
+//   - Service model: a ready pod uses BaseCPU plus an equal share of
+//     load × CPUPerRequest; a pod not yet ready uses BaseCPU and serves
+//     nothing. The HPA reads these as metrics-server samples.
+//   - Pods: created pending by a resize; bound first fit to a node with
+//     room (kube-scheduler's filters for requests, pod count and
+//     nodeSelector); ready after StartupLatency (± Jitter). A ReplicaSet
+//     deletes pending pods first, then unready ones, then the newest.
+//   - HPA: every SyncPeriod per workload (staggered), hpa.Evaluate with the
+//     controller's readiness rules and CPU initialization period, then the
+//     schedule's bounds through schedule.Compose (Floor by default).
+//   - Cluster autoscaler: every ScanInterval, failed launches back their
+//     group off (simulate.Backoff) and are cancelled; unschedulable pods go
+//     to simulate.ScaleUp (with upcoming nodes, limits and the expander);
+//     otherwise, ScaleDownDelayAfterAdd after the last scale-up,
+//     simulate.ScaleDown finds nodes to remove, which go after
+//     ScaleDownUnneededTime (at most MaxScaleDownParallelism per scan), their
+//     pods recreated pending.
+//   - Nodes register when their group's provisioning delay has passed; a
+//     stock-out period makes launches fail with nodegroup.OutOfCapacity.
+//
+// # Output
+//
+// Run returns a Result: a Summary (node-hours and cost, pod-seconds pending
+// and pending under load, time above target, scale events, peaks, per
+// workload and per group) and Series sampled every Scenario.Sample (load,
+// desired, ready and pending replicas, utilization per workload; ready and
+// target nodes per group). WriteJSON, WriteCSV, WriteTable (several results
+// side by side) and WriteSVG (replicas, pending pods and nodes over time in
+// one chart, comparison runs dashed) write it.
+package cluster
