@@ -64,6 +64,7 @@ func ExampleWriteTable() {
 	//              pod-seconds pending      5940      1270
 	//                 max pending pods        33         4
 	//   pod-seconds pending under load         0      1025
+	//                 max pod wait (s)       180       185
 	//             seconds above target       105      1920
 	//                    peak replicas        40        32
 	//            workload scale events         8        35

@@ -34,6 +34,10 @@ type Summary struct {
 	// MaxPendingPods is the largest number at once.
 	PendingPodSeconds float64 `json:"pendingPodSeconds"`
 	MaxPendingPods    int     `json:"maxPendingPods"`
+	// MeanPodWait and MaxPodWait are the seconds from a pod's creation to
+	// its binding, over the pods bound during the run.
+	MeanPodWait float64 `json:"meanPodWait"`
+	MaxPodWait  int64   `json:"maxPodWait"`
 	// PendingUnderLoadSeconds counts only the pod-seconds pending while
 	// their workload was above its target: pods the traffic was waiting
 	// for (pre-scaled pods waiting for nodes before a peak do not count).
@@ -178,6 +182,10 @@ func (s *sim) summarize() {
 	sum.NodeHours, sum.Cost = round(sum.NodeHours, 3), round(sum.Cost, 4)
 	sum.PendingPodSeconds = s.pendSec
 	sum.MaxPendingPods = s.maxPend
+	if s.waits > 0 {
+		sum.MeanPodWait = round(s.waitSum/float64(s.waits), 1)
+	}
+	sum.MaxPodWait = s.waitMax
 	for _, v := range s.res.Series.Nodes {
 		sum.PeakNodes = max(sum.PeakNodes, int(v))
 	}
@@ -319,6 +327,7 @@ func WriteTable(w io.Writer, results ...*Result) error {
 	row("pod-seconds pending", func(s *Summary) string { return fl(s.PendingPodSeconds, 0) })
 	row("max pending pods", func(s *Summary) string { return strconv.Itoa(s.MaxPendingPods) })
 	row("pod-seconds pending under load", func(s *Summary) string { return fl(s.PendingUnderLoadSeconds, 0) })
+	row("max pod wait (s)", func(s *Summary) string { return strconv.FormatInt(s.MaxPodWait, 10) })
 	row("seconds above target", func(s *Summary) string { return fl(s.AboveTargetSeconds, 0) })
 	row("peak replicas", func(s *Summary) string { return strconv.Itoa(s.PeakReplicas) })
 	row("workload scale events", func(s *Summary) string { return strconv.Itoa(s.WorkloadScaleEvents) })

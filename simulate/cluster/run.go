@@ -149,6 +149,9 @@ type sim struct {
 	events   int
 	pendSec  float64
 	maxPend  int
+	waits    int     // pods bound
+	waitSum  float64 // their seconds from creation to binding
+	waitMax  int64
 	expander simulate.Expander
 }
 
@@ -482,6 +485,9 @@ func (s *sim) bind(p *pod, n *node) {
 	n.umem += w.mem
 	w.npend--
 	s.pending--
+	s.waits++
+	s.waitSum += float64(s.now - p.created)
+	s.waitMax = max(s.waitMax, s.now-p.created)
 	s.version++
 }
 
