@@ -289,15 +289,19 @@ func (s *Scenario) Validate() error {
 		bad("groups", "at least one node group is required")
 	}
 	names := map[string]bool{}
+	named := func(path, kind, name string) {
+		switch {
+		case name == "":
+			bad(path+".name", "required")
+		case names[kind+"/"+name]:
+			bad(path+".name", "duplicate %s %q", kind, name)
+		}
+		names[kind+"/"+name] = true
+	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		p := fmt.Sprintf("workloads[%d]", i)
-		if w.Name == "" {
-			bad(p+".name", "required")
-		} else if names["w/"+w.Name] {
-			bad(p+".name", "duplicate workload %q", w.Name)
-		}
-		names["w/"+w.Name] = true
+		named(p, "workload", w.Name)
 		if w.Replicas == 0 {
 			w.Replicas = 1
 		}
@@ -333,12 +337,7 @@ func (s *Scenario) Validate() error {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		p := fmt.Sprintf("groups[%d]", i)
-		if g.Name == "" {
-			bad(p+".name", "required")
-		} else if names["g/"+g.Name] {
-			bad(p+".name", "duplicate group %q", g.Name)
-		}
-		names["g/"+g.Name] = true
+		named(p, "group", g.Name)
 		checkQty(bad, p+".cpu", g.CPU, true)
 		checkQty(bad, p+".memory", g.Memory, true)
 		if g.MaxPods == 0 {
