@@ -53,6 +53,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"    load: {type: constant, value: 10}\n|    load: {type: constant, value: 10}\n    schedule: {rules: [{name: x, cron: \"61 * * * *\", min: 2}]}\n", "workloads[0].schedule:"},
 		{"  - name: pool\n|  - name: web2\n    cpu: 1\n    memory: 1Gi\n    max: 1\n  - name: pool\n", ""},
 		{"duration: 0s|", ""},
+		{"groups:\n|  - name: web\n    cpu: 1\n    memory: 1Gi\n    service: {cpuPerRequest: 1m}\n    load: {type: constant, value: 1}\ngroups:\n", "workloads[1].name: duplicate workload \"web\""},
 	}
 	for _, tc := range cases {
 		parts := strings.SplitN(tc.edit, "|", 2)
