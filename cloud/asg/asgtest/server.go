@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/kscale/kscale/internal/emulator"
 )
 
 // API versions, which tell the two services apart on one endpoint.
@@ -59,7 +61,7 @@ type Server struct {
 	stockOuts map[[2]string]bool
 	faults    []*fault
 	latency   time.Duration
-	calls     map[string]int
+	calls     emulator.Calls
 	policy    *policy
 	seq       int // request and activity IDs
 	instSeq   int // instance IDs, independent of how many calls were made
@@ -87,7 +89,7 @@ func NewUnstartedServer(cfg Config) *Server {
 		cfg.TerminateDelay = time.Minute
 	}
 	s := &Server{cfg: cfg, now: cfg.Start, groups: map[string]*group{}, types: map[string]InstanceType{},
-		lcs: map[string]LaunchConfiguration{}, stockOuts: map[[2]string]bool{}, calls: map[string]int{}}
+		lcs: map[string]LaunchConfiguration{}, stockOuts: map[[2]string]bool{}}
 	if !cfg.NoDefaultTypes {
 		for _, t := range DefaultInstanceTypes() {
 			s.types[t.Name] = t
@@ -151,31 +153,17 @@ func (s *Server) Settle() { s.Advance(max(s.cfg.LaunchDelay, s.cfg.TerminateDela
 
 // Calls is how many requests each action received (faulted ones included).
 func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
+	return s.calls.Snapshot()
 }
 
 // TotalCalls is the number of requests received.
 func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
+	return s.calls.Total()
 }
 
 // ResetCalls zeroes the call counters.
 func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
+	s.calls.Reset()
 }
 
 // request is one decoded Query request.
@@ -276,7 +264,7 @@ type handler func(r request) (any, error)
 func (s *Server) serve(r request, service string, handlers map[string]handler, wrapper string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls[r.action]++
+	s.calls.Add(r.action)
 	h, ok := handlers[r.action]
 	if !ok {
 		return nil, &apiError{status: 400, code: "InvalidAction", msg: fmt.Sprintf("The action %s is not valid for this web service.", r.action)}

@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kscale/kscale/internal/emulator"
 )
 
 // Config configures a Server; every field is optional.
@@ -88,7 +90,7 @@ type Server struct {
 	activities []*Activity
 	rules      map[string]*rule // by id
 	tokens     map[string][]byte
-	calls      map[string]int
+	calls      emulator.Calls
 	faults     []*Fault
 	latency    time.Duration
 	policy     *Policy
@@ -114,7 +116,7 @@ func NewUnstartedServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, now: cfg.Start, groups: map[string]*group{}, instGroup: map[string]string{},
 		types: map[string]InstanceType{}, stockOut: map[[2]string]bool{}, rules: map[string]*rule{},
-		tokens: map[string][]byte{}, calls: map[string]int{}}
+		tokens: map[string][]byte{}}
 	for _, t := range cfg.InstanceTypes {
 		if t.Arch == "" {
 			t.Arch = "X86"
@@ -144,31 +146,17 @@ func (s *Server) Region() string { return s.cfg.Region }
 // Calls is a copy of the per-action call counter ("ess:DescribeScalingGroups"
 // → n), counting every request that named an action, failed or not.
 func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
+	return s.calls.Snapshot()
 }
 
 // TotalCalls is the sum of Calls.
 func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
+	return s.calls.Total()
 }
 
 // ResetCalls zeroes the call counter.
 func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.calls)
+	s.calls.Reset()
 }
 
 // apiError is an error response.
@@ -222,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := product + ":" + p["Action"]
 
 	s.mu.Lock()
-	s.calls[action]++
+	s.calls.Add(action)
 	lat := s.latency
 	s.mu.Unlock()
 	if lat > 0 {
