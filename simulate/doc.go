@@ -5,7 +5,7 @@
 //   - scale-up: which new nodes, from which groups, make the pending pods
 //     schedulable (Estimate, ScaleUp, Provision);
 //   - scale-down: which nodes can go because their pods fit elsewhere
-//     (ScaleDown).
+//     (ScaleDown), or be replaced by cheaper ones (Consolidate).
 //
 // Inputs are values: a Cluster snapshot (nodes, pods, DaemonSets,
 // PodDisruptionBudgets) and node Groups with their templates. PodFromV1,
@@ -51,7 +51,10 @@
 //
 // Provision places every pending pod across all groups at once, the way
 // Karpenter's provisioner does, and shrinks each new node to the cheapest
-// group that still holds it.
+// group that still holds it. Consolidate is Karpenter's consolidation when
+// prices are known: empty nodes, then the longest set of nodes that can go
+// (binary search), then single nodes — deleted when their pods fit
+// elsewhere, or replaced by one cheaper node.
 //
 // # Scale-down
 //

@@ -121,3 +121,29 @@ func ExampleProvision() {
 	// c2-new-2 1 pods
 	// c2-new-3 1 pods
 }
+
+// Karpenter-style consolidation: two half-empty 8-core nodes give way to
+// one 8-core node.
+func ExampleConsolidate() {
+	g := group("c8", "a", 8, 0.384)
+	g.Target = 2
+	c := &simulate.Cluster{}
+	pods := web(12)
+	for i := 0; i < 2; i++ {
+		name := fmt.Sprintf("c8-%d", i)
+		c.Nodes = append(c.Nodes, simulate.Node{Name: name, Group: "c8", Labels: g.Template.Labels, Allocatable: g.Template.Allocatable})
+		for j := 0; j < 6; j++ {
+			pods[6*i+j].NodeName = name
+		}
+	}
+	c.Pods = pods
+	r, err := simulate.Consolidate(c, []simulate.Group{g}, simulate.ConsolidateOptions{Drain: simulate.DefaultScaleDown()})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(r.Action, r.Remove, "for one", r.Replacement, "node")
+	fmt.Println(r.Reason)
+	// Output:
+	// replace [c8-0 c8-1] for one c8 node
+	// multi-node consolidation: replace 2 node(s), saving 0.3840/h
+}
