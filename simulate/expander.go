@@ -28,7 +28,6 @@ type Option struct {
 // Template is the part of a group's template expanders read.
 type Template struct {
 	MilliCPU, Memory int64
-	GPUs             int64
 	PricePerHour     float64
 }
 

@@ -207,7 +207,7 @@ func capOf(g *Group) struct{ MilliCPU, Memory int64 } {
 
 func templateOf(g *Group) *Template {
 	c := capOf(g)
-	return &Template{MilliCPU: c.MilliCPU, Memory: c.Memory, GPUs: g.Template.Capacity.Extended["nvidia.com/gpu"], PricePerHour: g.Template.PricePerHour}
+	return &Template{MilliCPU: c.MilliCPU, Memory: c.Memory, PricePerHour: g.Template.PricePerHour}
 }
 
 func countPods(work []pending) int {

@@ -55,14 +55,13 @@ type tracker struct {
 	// Spread trackers count only on nodes passing filter's node selection
 	// and keep a histogram of the counts of eligible domains for the
 	// global minimum.
-	spread  bool
-	filter  *Pod
-	nodeOK  []bool // per node: the node counts
-	elig    []bool // per domain
-	nelig   int32
-	hist    []int32
-	minv    int32
-	members []int // contributing groups (for tests and reports)
+	spread bool
+	filter *Pod
+	nodeOK []bool // per node: the node counts
+	elig   []bool // per domain
+	nelig  int32
+	hist   []int32
+	minv   int32
 	// loosen counts events that may let a node refused before accept now:
 	// a domain's first pod (affinity) and a rise of the minimum (spread).
 	loosen int64
@@ -240,7 +239,6 @@ func (s *snapshot) linkTrackers() {
 		kind string // match, own or spread
 		ns   []string
 		term PodAffinityTerm
-		own  string // owning term key for "own" trackers
 		pod  *Pod
 	}
 	var defs []def
@@ -296,10 +294,10 @@ func (s *snapshot) linkTrackers() {
 			case "match", "spread":
 				counts = contains(d.ns, ex.Namespace) && d.term.Selector.matches(ex.Labels)
 			case "own":
+				want := trackerKey("own", d.ns, &d.term, "")
 				for i := range ex.AntiAffinity {
 					t := &ex.AntiAffinity[i]
-					if t.TopologyKey == d.term.TopologyKey && sameStrings(termNamespaces(t, ex.Namespace), d.ns) &&
-						trackerKey("own", d.ns, t, "") == trackerKey("own", d.ns, &d.term, "") {
+					if trackerKey("own", termNamespaces(t, ex.Namespace), t, "") == want {
 						counts = true
 					}
 				}
@@ -311,25 +309,12 @@ func (s *snapshot) linkTrackers() {
 			}
 			if counts {
 				g.contrib = append(g.contrib, ti)
-				s.trackers[ti].members = append(s.trackers[ti].members, g.id)
 			}
 		}
 	}
 	for _, g := range s.pegs {
 		g.simple = len(g.aff) == 0 && len(g.anti) == 0 && len(g.symAnti) == 0 && len(g.spread) == 0 && len(g.ports) == 0
 	}
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // classKey identifies nodes built from the same label map and taint slice
@@ -602,8 +587,8 @@ func (s *snapshot) unplace(i int32) {
 // caller guarantees fits) and accounts them; members are not bound, only
 // counted (estimates).
 func (s *snapshot) placeBulk(g *peg, nd *snode, k int) {
-	for j := 0; j < k; j++ {
-		nd.used.add(&g.req)
+	for i := range nd.used {
+		nd.used[i] += int64(k) * g.req[i]
 	}
 	nd.ports = append(nd.ports, g.ports...)
 	nd.placed += k

@@ -118,7 +118,7 @@ func Endpoint(product, region string) string {
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	if !regionRE.MatchString(c.Region) {
-		errs = append(errs, fmt.Errorf("Region %q is not a region ID", c.Region))
+		errs = append(errs, fmt.Errorf("region %q is not a region ID", c.Region))
 	}
 	if c.Credential == nil && (c.AccessKeyID == "" || c.AccessKeySecret == "") {
 		errs = append(errs, errors.New("AccessKeyID and AccessKeySecret, or Credential, are required"))

@@ -38,8 +38,6 @@ type configuration struct {
 	fetchedAt time.Time
 }
 
-var validEffects = map[string]bool{"NoSchedule": true, "PreferNoSchedule": true, "NoExecute": true}
-
 func buildTemplate(c Config, cfg *configuration, types map[string]instanceType, tags map[string]string, zone string) (*nodegroup.Template, error) {
 	if len(cfg.types) == 0 {
 		return nil, fmt.Errorf("scaling configuration %s names no instance type", cfg.id)

@@ -33,7 +33,7 @@ func (l *stringOrList) UnmarshalJSON(b []byte) error {
 	}
 	var many []string
 	if err := json.Unmarshal(b, &many); err != nil {
-		return fmt.Errorf("Action is neither a string nor a list of strings: %w", err)
+		return fmt.Errorf("policy: Action is neither a string nor a list of strings: %w", err)
 	}
 	*l = many
 	return nil
