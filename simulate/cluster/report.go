@@ -27,7 +27,7 @@ type Result struct {
 // Summary totals a run.
 type Summary struct {
 	// NodeHours and Cost count every instance from its launch to its
-	// deletion (what the cloud bills).
+	// deletion (what the cloud bills); PeakNodes counts registered nodes.
 	NodeHours float64 `json:"nodeHours"`
 	Cost      float64 `json:"cost"`
 	// PendingPodSeconds sums, over time, the pods not yet bound to a node;
@@ -168,8 +168,12 @@ func (s *sim) summarize() {
 		sum.AboveTargetSeconds += w.above
 		sum.WorkloadScaleEvents += w.rescales
 	}
-	for _, g := range s.groups {
-		gs := GroupSummary{Name: g.spec.Name, NodeHours: round(g.nodeSec/3600, 3), PeakNodes: max(g.peak, g.spec.Initial),
+	for i, g := range s.groups {
+		peak := 0
+		for _, v := range s.res.Series.Groups[i].Ready {
+			peak = max(peak, int(v))
+		}
+		gs := GroupSummary{Name: g.spec.Name, NodeHours: round(g.nodeSec/3600, 3), PeakNodes: peak,
 			ScaleUps: g.scaleUps, ScaleDowns: g.downs, FailedLaunches: g.failed}
 		gs.Cost = round(gs.NodeHours*g.spec.PricePerHour, 4)
 		sum.Groups = append(sum.Groups, gs)

@@ -102,12 +102,12 @@ type grp struct {
 	template  nodegroup.Template
 	target    int
 	due       []int64 // seconds at which launches become ready
+	launched  []int64 // launch second of each instance not yet registered, oldest first
 	known     map[string]bool
 	nodeSec   float64
 	scaleUps  int
 	downs     int
 	failed    int
-	peak      int
 	stockOut  bool
 	nodeCount int
 }
@@ -280,6 +280,9 @@ func (s *sim) registerRunning(g *grp) {
 			continue
 		}
 		g.known[in.ProviderID] = true
+		if len(g.launched) > 0 {
+			g.launched = g.launched[1:]
+		}
 		a := g.template.Allocatable
 		n := &node{name: fmt.Sprintf("%s-%d", g.spec.Name, len(g.known)), providerID: in.ProviderID, g: g,
 			cpu: a.MilliCPU, mem: a.Memory, maxPod: a.Pods, unneeded: -1}
@@ -655,6 +658,22 @@ func (s *sim) autoscaleNodes() {
 			if err := g.ng.DecreaseTargetSize(ctx, failed); err == nil {
 				g.target -= failed
 				g.failed += failed
+				g.launched = g.launched[:max(0, len(g.launched)-failed)]
+			}
+		}
+		// Launches not registered within MaxNodeProvisionTime are given up.
+		late := 0
+		for _, t := range g.launched {
+			if s.now-t >= int64(s.sc.ClusterAutoscaler.MaxNodeProvisionTime.Duration/time.Second) {
+				late++
+			}
+		}
+		if late > 0 {
+			s.backoff.Fail(g.spec.Name, now, "MaxNodeProvisionTime")
+			if err := g.ng.DecreaseTargetSize(ctx, late); err == nil {
+				g.target -= late
+				g.failed += late
+				g.launched = g.launched[late:]
 			}
 		}
 	}
@@ -716,7 +735,9 @@ func (s *sim) scaleUp(ctx context.Context, now time.Time) {
 			}
 			g.target += inc.Delta
 			g.scaleUps++
-			g.peak = max(g.peak, g.target)
+			for range inc.Delta {
+				g.launched = append(g.launched, s.now)
+			}
 			s.lastUp = s.now
 			at := s.now + int64(g.spec.ProvisionDelay.Duration/time.Second)
 			g.due = append(g.due, at)

@@ -275,3 +275,14 @@ func TestProgressAndCancel(t *testing.T) {
 		t.Fatal("cancelled run succeeded")
 	}
 }
+
+func TestSlowLaunchesAreGivenUp(t *testing.T) {
+	sc := shipped(t, "hpa-only")
+	sc.Groups[1].ProvisionDelay = Duration{20 * time.Minute} // spot: past the 15 min limit
+	r := mustRun(t, sc, Options{})
+	g := r.Summary.Groups
+	t.Logf("groups %+v", g)
+	if g[1].FailedLaunches == 0 || g[1].PeakNodes > 0 || g[0].ScaleUps == 0 {
+		t.Fatalf("slow spot launches not given up for on-demand: %+v", g)
+	}
+}
