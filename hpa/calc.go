@@ -87,6 +87,10 @@ func scanPods(c *Config, in *Input, samples []PodSample, res ResourceName, conta
 func scanWith(c *Config, in *Input, x *sampleIndex, res ResourceName, container string, withRequests bool, fallback int64) podScan {
 	var s podScan
 	cpu := res == ResourceCPU
+	initCut := in.Now.Add(-c.CPUInitializationPeriod)
+	// Pods built from one template often share their container list; a
+	// request computed for one such list holds for the next pod using it.
+	var memo requestMemo
 	for i := range in.Pods {
 		p := &in.Pods[i]
 		smp := x.find(p.Name)
@@ -96,12 +100,18 @@ func scanWith(c *Config, in *Input, x *sampleIndex, res ResourceName, container 
 		}
 		var req int64
 		if withRequests && s.reqErr == nil {
-			var err error
-			if req, err = podRequest(c, p, res, container); err != nil {
-				s.reqErr = err
+			if v, ok := memo.get(p); ok {
+				req = v
+			} else {
+				var err error
+				if req, err = podRequest(c, p, res, container); err != nil {
+					s.reqErr = err
+				} else {
+					memo.set(p, req)
+				}
 			}
 		}
-		switch classify(c, in.Now, p, smp, cpu) {
+		switch classifyAt(c, in.Now, initCut, p, smp, cpu) {
 		case podReady:
 			s.ready++
 			s.readyUsage += smp.Value
@@ -116,6 +126,45 @@ func scanWith(c *Config, in *Input, x *sampleIndex, res ResourceName, container 
 		}
 	}
 	return s
+}
+
+// requestMemo remembers the request computed for one pod's container and
+// pod-level request slices (the same backing arrays mean the same values).
+type requestMemo struct {
+	conts   *Container
+	ncont   int
+	podReq  *Quantity
+	npodReq int
+	value   int64
+	valid   bool
+}
+
+func (m *requestMemo) key(p *Pod) (*Container, int, *Quantity, int) {
+	var c *Container
+	var q *Quantity
+	if len(p.Containers) > 0 {
+		c = &p.Containers[0]
+	}
+	if len(p.PodRequests) > 0 {
+		q = &p.PodRequests[0]
+	}
+	return c, len(p.Containers), q, len(p.PodRequests)
+}
+
+func (m *requestMemo) get(p *Pod) (int64, bool) {
+	if !m.valid {
+		return 0, false
+	}
+	c, n, q, k := m.key(p)
+	if c == nil || c != m.conts || n != m.ncont || q != m.podReq || k != m.npodReq {
+		return 0, false
+	}
+	return m.value, true
+}
+
+func (m *requestMemo) set(p *Pod, v int64) {
+	m.conts, m.ncont, m.podReq, m.npodReq = m.key(p)
+	m.value, m.valid = v, true
 }
 
 // podRequest is a pod's request of res: the named container's, the
