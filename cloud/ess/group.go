@@ -85,14 +85,10 @@ func (g *Group) IncreaseSize(ctx context.Context, delta int) error {
 	}
 	g.p.actMu.Lock()
 	defer g.p.actMu.Unlock()
-	g.p.mu.Lock()
-	st, err := g.p.state(op, g.id)
+	target, _, maxSize, err := g.sizes(op)
 	if err != nil {
-		g.p.mu.Unlock()
 		return err
 	}
-	target, maxSize := st.desired, st.max
-	g.p.mu.Unlock()
 	if target+delta > maxSize {
 		return g.fail(op, fmt.Errorf("%w: %d + %d > %d", nodegroup.ErrAtMax, target, delta, maxSize))
 	}
@@ -232,14 +228,10 @@ func (g *Group) DecreaseTargetSize(ctx context.Context, delta int) error {
 	if err != nil {
 		return g.fail(op, err)
 	}
-	g.p.mu.Lock()
-	st, err := g.p.state(op, g.id)
+	target, minSize, _, err := g.sizes(op)
 	if err != nil {
-		g.p.mu.Unlock()
 		return err
 	}
-	target, minSize := st.desired, st.min
-	g.p.mu.Unlock()
 	fresh := &groupState{instances: insts}
 	if live := fresh.live(); target-delta < live {
 		return g.fail(op, fmt.Errorf("target %d - %d would be below the group's %d launched instances; use DeleteNodes", target, delta, live))
@@ -347,4 +339,15 @@ func (g *Group) Options(ctx context.Context) (nodegroup.Options, error) {
 		return o, g.fail("Options", err)
 	}
 	return o, nil
+}
+
+// sizes reads the cached target and bounds of the group for op.
+func (g *Group) sizes(op string) (target, minSize, maxSize int, err error) {
+	g.p.mu.Lock()
+	defer g.p.mu.Unlock()
+	st, err := g.p.state(op, g.id)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return st.desired, st.min, st.max, nil
 }

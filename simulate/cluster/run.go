@@ -146,7 +146,6 @@ type sim struct {
 	sdVer    int64 // version of the last scale-down simulation
 	sdRemove map[*node]bool
 	res      *Result
-	events   int
 	pendSec  float64
 	maxPend  int
 	waits    int     // pods bound
@@ -537,7 +536,6 @@ func (s *sim) scaleTo(w *wl, n int32) {
 	if n == w.replicas {
 		return
 	}
-	s.events++
 	w.rescales++
 	w.replicas = n
 	for int32(len(w.pods)) < n {
