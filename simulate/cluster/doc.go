@@ -33,7 +33,8 @@
 //   - HPA: every SyncPeriod per workload (staggered), hpa.Evaluate with the
 //     controller's readiness rules and CPU initialization period, then the
 //     schedule's bounds through schedule.Compose (Floor by default).
-//   - Cluster autoscaler: every ScanInterval, failed launches back their
+//   - Cluster autoscaler: every ScanInterval, failed launches (stock-outs,
+//     and launches not registered within MaxNodeProvisionTime) back their
 //     group off (simulate.Backoff) and are cancelled; unschedulable pods go
 //     to simulate.ScaleUp (with upcoming nodes, limits and the expander);
 //     otherwise, ScaleDownDelayAfterAdd after the last scale-up,
