@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/kscale/kscale/hpa"
 	"github.com/kscale/kscale/nodegroup"
 )
 
@@ -34,8 +36,9 @@ type Summary struct {
 	// MaxPendingPods is the largest number at once.
 	PendingPodSeconds float64 `json:"pendingPodSeconds"`
 	MaxPendingPods    int     `json:"maxPendingPods"`
-	// MeanPodWait and MaxPodWait are the seconds from a pod's creation to
-	// its binding, over the pods bound during the run.
+	// MeanPodWait is the seconds from a pod's creation to its binding, over
+	// the pods bound during the run; MaxPodWait is the longest wait,
+	// counting the pods still pending at the end (to the end).
 	MeanPodWait float64 `json:"meanPodWait"`
 	MaxPodWait  int64   `json:"maxPodWait"`
 	// PendingUnderLoadSeconds counts only the pod-seconds pending while
@@ -45,7 +48,8 @@ type Summary struct {
 	// AboveTargetSeconds sums, over workloads with a CPU utilization
 	// target, the time their ready pods' mean utilization was above the
 	// target by more than the HPA's tolerance (the HPA acts on nothing
-	// less).
+	// less); for an HPA without one, the time some metric asked for more
+	// replicas than the workload had.
 	AboveTargetSeconds float64 `json:"aboveTargetSeconds"`
 	// ScaleEvents: workload resizes and node-group resizes (increases and
 	// node deletions).
@@ -68,6 +72,34 @@ type WorkloadSummary struct {
 	PendingUnderLoadSeconds float64 `json:"pendingUnderLoadSeconds"`
 	AboveTargetSeconds      float64 `json:"aboveTargetSeconds"`
 	ScaleEvents             int     `json:"scaleEvents"`
+	// MaxPodWait is the longest a pod waited for a node, seconds, counting
+	// the pods still pending at the end; PendingAtEnd counts those.
+	MaxPodWait   int64 `json:"maxPodWait"`
+	PendingAtEnd int   `json:"pendingAtEnd,omitempty"`
+	// Unschedulable says why the workload's pods fit no node group (empty
+	// when some group fits them).
+	Unschedulable string `json:"unschedulable,omitempty"`
+	// HPAIssues are the times its HPA could not act, or acted without some
+	// metric, grouped by reason.
+	HPAIssues []HPAIssue `json:"hpaIssues,omitempty"`
+}
+
+// HPAIssue is one reason an HPA could not act (or lost a metric), with
+// upstream's condition reason and the first message.
+type HPAIssue struct {
+	// Reason is the ScalingActive=False reason (FailedGetResourceMetric,
+	// FailedGetPodsMetric, ..., ScalingDisabled) or EvaluateFailed.
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Blocked is true when the HPA made no decision (every metric failed,
+	// or a failed metric during a would-be scale-down); false when it
+	// scaled on its other metrics.
+	Blocked bool `json:"blocked"`
+	// Syncs counts the HPA syncs it happened in; First and Last are their
+	// offsets from the start, in seconds.
+	Syncs int   `json:"syncs"`
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
 }
 
 // GroupSummary is one node group's totals.
@@ -159,11 +191,22 @@ func round(v float64, digits int) float64 {
 func (s *sim) summarize() {
 	sum := &s.res.Summary
 	for _, w := range s.wls {
+		// Pods still pending at the end have waited too.
+		for _, p := range w.pods {
+			if p.bound < 0 {
+				w.maxWait = max(w.maxWait, s.total-p.created)
+				s.waitMax = max(s.waitMax, s.total-p.created)
+			}
+		}
 		if w.hot && s.total > w.lastUtil {
 			w.above += float64(s.total - w.lastUtil)
 		}
 		sum.Workloads = append(sum.Workloads, WorkloadSummary{Name: w.spec.Name, PeakReplicas: max(w.peak, w.spec.Replicas),
-			PendingPodSeconds: w.pendingSec, PendingUnderLoadSeconds: w.pendingHot, AboveTargetSeconds: w.above, ScaleEvents: w.rescales})
+			PendingPodSeconds: w.pendingSec, PendingUnderLoadSeconds: w.pendingHot, AboveTargetSeconds: w.above, ScaleEvents: w.rescales,
+			MaxPodWait: w.maxWait, PendingAtEnd: w.npend, Unschedulable: s.unschedulable(w)})
+		for _, is := range w.issues {
+			sum.Workloads[len(sum.Workloads)-1].HPAIssues = append(sum.Workloads[len(sum.Workloads)-1].HPAIssues, *is)
+		}
 		sum.PendingUnderLoadSeconds += w.pendingHot
 		sum.AboveTargetSeconds += w.above
 		sum.WorkloadScaleEvents += w.rescales
@@ -339,4 +382,79 @@ func WriteTable(w io.Writer, results ...*Result) error {
 	row("node scale-downs", func(s *Summary) string { return strconv.Itoa(s.NodeScaleDowns) })
 	row("failed launches", func(s *Summary) string { return strconv.Itoa(s.FailedLaunches) })
 	return tw.Flush()
+}
+
+// noteHPA records why an HPA sync could not act (or acted without some
+// metric), and for HPAs without a CPU utilization target whether a metric
+// asks for more replicas.
+func (s *sim) noteHPA(w *wl, r *hpa.Result, err error) {
+	if err != nil {
+		w.issue("EvaluateFailed", err.Error(), true, s.now)
+		return
+	}
+	if w.target == 0 {
+		w.hot = false
+		for _, p := range r.Proposals {
+			if p.Err == nil && p.Replicas > r.CurrentReplicas {
+				w.hot = true
+			}
+		}
+	}
+	if c, ok := r.Condition(hpa.ScalingActive); ok && c.Status == hpa.ConditionFalse {
+		w.issue(string(c.Reason), c.Message, r.Stopped, s.now)
+		return
+	}
+	if r.Err != nil {
+		for _, p := range r.Proposals {
+			if p.Err != nil {
+				w.issue(string(p.Reason), p.Message, false, s.now)
+			}
+		}
+	}
+}
+
+func (w *wl) issue(reason, msg string, blocked bool, now int64) {
+	for _, is := range w.issues {
+		if is.Reason == reason && is.Blocked == blocked {
+			if is.Last != now {
+				is.Syncs++
+				is.Last = now
+			}
+			return
+		}
+	}
+	if len(w.issues) >= 32 {
+		return // bounded: the reasons are few; messages vary
+	}
+	w.issues = append(w.issues, &HPAIssue{Reason: reason, Message: msg, Blocked: blocked, Syncs: 1, First: now, Last: now})
+}
+
+// unschedulable says why w's pods fit no node group, one reason per
+// group, or "" when some group fits them.
+func (s *sim) unschedulable(w *wl) string {
+	var why []string
+	for _, g := range s.groups {
+		a := g.template.Allocatable
+		var r []string
+		for k, v := range w.spec.NodeSelector {
+			if g.template.Labels[k] != v {
+				r = append(r, fmt.Sprintf("nodeSelector %s=%s does not match", k, v))
+			}
+		}
+		sort.Strings(r)
+		if w.cpu > a.MilliCPU {
+			r = append(r, fmt.Sprintf("requests %dm CPU, a node has %dm allocatable", w.cpu, a.MilliCPU))
+		}
+		if w.mem > a.Memory {
+			r = append(r, fmt.Sprintf("requests %d bytes of memory, a node has %d allocatable", w.mem, a.Memory))
+		}
+		if a.Pods < 1 {
+			r = append(r, "a node takes no pods")
+		}
+		if len(r) == 0 {
+			return ""
+		}
+		why = append(why, g.spec.Name+": "+strings.Join(r, ", "))
+	}
+	return "fits no node group: " + strings.Join(why, "; ")
 }

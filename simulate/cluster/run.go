@@ -19,8 +19,12 @@ import (
 
 // Options tune a run without changing the scenario.
 type Options struct {
-	// Duration, when positive, replaces the scenario's duration.
+	// Duration, when positive, replaces the scenario's duration; it must be
+	// whole seconds and within Limits.MaxDuration (negative is refused).
 	Duration time.Duration
+	// Limits bound the scenario and the output; zero fields take
+	// DefaultLimits.
+	Limits Limits
 	// Progress, when set, is called after every simulated hour and at the
 	// end with the simulated time done and the total.
 	Progress func(done, total time.Duration)
@@ -78,6 +82,12 @@ type wl struct {
 	npend             int
 	peak              int32
 	rescales          int
+	maxWait           int64 // longest wait for a node of a pod bound (or still pending at the end), seconds
+	// service model beyond CPU
+	memBase, memPerReq, memLeak int64 // bytes; bytes per request per second; bytes per hour
+	qrate, queue                float64
+	kinds                       []metricKind // how each HPA metric is observed
+	issues                      []*HPAIssue  // why the HPA could not act, by first occurrence
 }
 
 // node is a registered node.
@@ -157,8 +167,21 @@ type sim struct {
 // Run simulates the scenario. It is deterministic: the same scenario, seed
 // and options give the same result. ctx cancels a long run.
 func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
-	if err := sc.Validate(); err != nil {
+	lim := o.Limits.orDefault()
+	if err := sc.ValidateLimits(lim); err != nil {
 		return nil, err
+	}
+	switch d := o.Duration; {
+	case d < 0:
+		return nil, fmt.Errorf("%w: Options.Duration %s must not be negative", ErrInvalidScenario, d)
+	case d%time.Second != 0:
+		return nil, fmt.Errorf("%w: Options.Duration %s is not a whole number of seconds", ErrInvalidScenario, d)
+	case d > lim.MaxDuration:
+		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, limitErr("duration %s is over the limit of %s (MaxDuration)", d, lim.MaxDuration))
+	}
+	if e := EstimateOutput(sc, o); e.SeriesValues > lim.MaxSeriesValues {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, limitErr("%d samples × the series are %d values, over the limit of %d (MaxSeriesValues): raise sample or shorten the run",
+			e.Samples, e.SeriesValues, lim.MaxSeriesValues))
 	}
 	s, err := newSim(sc, o)
 	if err != nil {
@@ -220,7 +243,9 @@ func newSim(sc *Scenario, o Options) (*sim, error) {
 		ws := &sc.Workloads[i]
 		w := &wl{idx: i, spec: ws, cpu: milli(ws.CPU), mem: bytesOf(ws.Memory), perReq: milli(ws.Service.CPUPerRequest),
 			base: milli(ws.Service.BaseCPU), replicas: ws.Replicas, offset: int64(i) * period / int64(len(sc.Workloads)), schedAt: -1}
-		w.conts = []hpa.Container{{Name: "app", Requests: hpa.Resources{{Name: hpa.ResourceCPU, Milli: w.cpu}, {Name: hpa.ResourceMemory, Milli: w.mem * 1000}}}}
+		w.memBase, w.memPerReq, w.memLeak = bytesOf(ws.Service.BaseMemory), bytesOf(ws.Service.MemoryPerRequest), bytesOf(ws.Service.MemoryGrowthPerHour)
+		w.qrate = ws.Service.QueueServiceRate
+		w.conts = []hpa.Container{{Name: AppContainer, Requests: hpa.Resources{{Name: hpa.ResourceCPU, Milli: w.cpu}, {Name: hpa.ResourceMemory, Milli: w.mem * 1000}}}}
 		if ws.HPA != nil {
 			spec, err := hpa.SpecFromV2(*ws.HPA)
 			if err != nil {
@@ -228,7 +253,12 @@ func newSim(sc *Scenario, o Options) (*sim, error) {
 			}
 			w.hpaSpec = &spec
 			w.behavior = spec.Behavior
-			for _, m := range spec.Metrics {
+			for i := range spec.Metrics {
+				m := &spec.Metrics[i]
+				if msg := unsimulated(m, ws); msg != "" {
+					return nil, fmt.Errorf("%w: workloads[%d].hpa.metrics[%d]: %s", ErrInvalidScenario, w.idx, i, msg)
+				}
+				w.kinds = append(w.kinds, kindOf(m))
 				if m.Type == hpa.ResourceMetric && m.Name == "cpu" && m.Target.Type == hpa.UtilizationTarget {
 					w.target = m.Target.AverageUtilization
 				}
@@ -322,6 +352,9 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 			s.schedule()
 		}
 		for _, w := range s.wls {
+			if w.qrate > 0 && s.now > 0 {
+				s.stepQueue(w, w.spec.Load.Rate(sc.Start, time.Duration(s.now)*time.Second))
+			}
 			if s.now%period == w.offset {
 				s.syncWorkload(w, &hcfg)
 			}
@@ -490,6 +523,7 @@ func (s *sim) bind(p *pod, n *node) {
 	s.waits++
 	s.waitSum += float64(s.now - p.created)
 	s.waitMax = max(s.waitMax, s.now-p.created)
+	w.maxWait = max(w.maxWait, s.now-p.created)
 	s.version++
 }
 
@@ -582,38 +616,19 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 	} else {
 		w.util = 0
 	}
-	w.hot = w.target > 0 && w.util > float64(w.target)*(1+cfg.Tolerance)
+	if w.target > 0 {
+		w.hot = w.util > float64(w.target)*(1+cfg.Tolerance)
+	} // else noteHPA sets it from the HPA's proposals
+
 	desired := w.replicas
 	if w.hpaSpec != nil {
-		for i, p := range w.pods {
-			sm := &w.samples[i]
-			sm.Timestamp = now
-			switch {
-			case p.bound < 0:
-				sm.Value = 0 // ignored: the pod is pending
-			case w.hpods[i].Ready == hpa.ConditionTrue:
-				sm.Value = share
-			default:
-				sm.Value = w.base
-			}
-		}
-		in := hpa.Input{Now: now, Namespace: "default", SpecReplicas: w.replicas, StatusReplicas: int32(len(w.pods)), Pods: w.hpods}
-		if w.metrics == nil {
-			w.metrics = make([]hpa.MetricInput, len(w.hpaSpec.Metrics))
-		}
-		in.Metrics = w.metrics
-		for i, m := range w.hpaSpec.Metrics {
-			switch {
-			case m.Type == hpa.ResourceMetric && m.Name == "cpu":
-				in.Metrics[i].Samples = w.samples
-			default:
-				in.Metrics[i].Err = fmt.Errorf("metric %s %s is not simulated", m.Type, m.Name)
-			}
-		}
+		in := hpa.Input{Now: now, Namespace: "default", SpecReplicas: w.replicas, StatusReplicas: int32(len(w.pods)), Pods: w.hpods,
+			Metrics: s.fillMetrics(w, now, load, share)}
 		r, err := hpa.Evaluate(*cfg, *w.hpaSpec, in, &w.hstate)
 		if err == nil && !r.Stopped {
 			desired = r.DesiredReplicas
 		}
+		s.noteHPA(w, &r, err)
 	}
 	if w.sched != nil {
 		if s.now >= w.schedAt {

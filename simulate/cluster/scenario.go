@@ -1,10 +1,11 @@
 package cluster
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,6 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kscale/kscale/hpa"
 	"github.com/kscale/kscale/schedule"
@@ -110,13 +110,30 @@ type Workload struct {
 	Schedule *Schedule `json:"schedule,omitempty"`
 }
 
-// Service is the documented service model: every ready pod uses BaseCPU,
+// Service is the documented service model. Every ready pod uses BaseCPU
 // plus an equal share of Load × CPUPerRequest; a pod not yet ready uses
-// BaseCPU. CPUPerRequest is CPU seconds per request as a quantity ("5m":
-// 5 millicores per request per second).
+// BaseCPU and serves nothing. CPUPerRequest is CPU seconds per request as
+// a quantity ("5m": 5 millicores per request per second).
+//
+// Memory, for HPAs on memory: a pod uses BaseMemory, plus
+// MemoryPerRequest × the requests per second it serves (in-flight
+// buffers), plus MemoryGrowthPerHour × the hours since it started (a slow
+// leak; a new pod starts afresh). Memory use is reported, never enforced
+// (no OOM kill).
+//
+// Custom metrics: the Pods metric "requests_per_second" is each ready
+// pod's share of the load (0 for a pod starting); the Object or External
+// metric "requests_per_second" is the whole load. When QueueServiceRate
+// is set, requests also queue: the External metric "queue_length" is a
+// queue that the load fills and each ready pod drains at QueueServiceRate
+// requests per second.
 type Service struct {
-	CPUPerRequest Quantity `json:"cpuPerRequest"`
-	BaseCPU       Quantity `json:"baseCPU,omitempty"`
+	CPUPerRequest       Quantity `json:"cpuPerRequest"`
+	BaseCPU             Quantity `json:"baseCPU,omitempty"`
+	BaseMemory          Quantity `json:"baseMemory,omitempty"`
+	MemoryPerRequest    Quantity `json:"memoryPerRequest,omitempty"`
+	MemoryGrowthPerHour Quantity `json:"memoryGrowthPerHour,omitempty"`
+	QueueServiceRate    float64  `json:"queueServiceRate,omitempty"`
 }
 
 // Schedule is a schedule in the scenario's shorthand: rules with cron
@@ -192,84 +209,273 @@ type CASettings struct {
 	Disabled                bool `json:"disabled,omitempty"`
 }
 
-// Parse reads a scenario from YAML (or JSON), refusing unknown fields, then
-// applies defaults and validates it; errors name the field. A trace's
-// csvFile is read relative to the working directory.
-func Parse(data []byte) (*Scenario, error) { return parseIn(data, ".") }
+// ParseOptions tune Parse and Load.
+type ParseOptions struct {
+	// Dir is the directory a trace's csvFile is read from (Load: the
+	// scenario file's directory; Parse: the working directory).
+	Dir string
+	// AllowOutsideDir lets a csvFile leave Dir (an absolute path, "..", a
+	// symbolic link out); by default it is refused.
+	AllowOutsideDir bool
+	// Limits bound the scenario; zero fields take DefaultLimits.
+	Limits Limits
+}
 
-func parseIn(data []byte, dir string) (*Scenario, error) {
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
+// Parse reads a scenario from YAML (or JSON) strictly — duplicate keys and
+// unknown fields are refused with their path — then applies defaults and
+// validates it against DefaultLimits; errors name the field. A trace's
+// csvFile is read from the working directory and may not leave it.
+func Parse(data []byte) (*Scenario, error) { return ParseWith(data, ParseOptions{Dir: "."}) }
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, o ParseOptions) (*Scenario, error) {
+	lim := o.Limits.orDefault()
+	if int64(len(data)) > lim.MaxScenarioBytes {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, limitErr("the scenario is %d bytes, over the limit of %d (MaxScenarioBytes)", len(data), lim.MaxScenarioBytes))
+	}
+	var s Scenario
+	if err := decodeScenario(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	var s Scenario
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidScenario, err)
+	if o.Dir == "" {
+		o.Dir = "."
 	}
 	for i := range s.Workloads {
 		t := &s.Workloads[i].Load
 		if t.CSVFile == "" {
 			continue
 		}
-		path := t.CSVFile
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
+		if t.CSV != "" {
+			return nil, fmt.Errorf("%w: workloads[%d].load: give csv or csvFile, not both", ErrInvalidScenario, i)
 		}
-		b, err := os.ReadFile(path)
+		b, err := readCSVFile(o.Dir, t.CSVFile, o.AllowOutsideDir, lim.MaxCSVBytes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: workloads[%d].load.csvFile: %w", ErrInvalidScenario, i, err)
 		}
-		t.Type, t.CSV = "csv", string(b)
+		if t.Type == "" {
+			t.Type = "csv"
+		}
+		t.CSV = string(b)
 	}
-	if err := s.Validate(); err != nil {
+	if err := s.ValidateLimits(lim); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
 // Load reads and parses a scenario file; a trace's csvFile is read
-// relative to the scenario's directory.
-func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+// relative to the scenario's directory and may not leave it.
+func Load(path string) (*Scenario, error) { return LoadWith(path, ParseOptions{}) }
+
+// LoadWith is Load with options; o.Dir is ignored (the file's directory
+// is used).
+func LoadWith(path string, o ParseOptions) (*Scenario, error) {
+	lim := o.Limits.orDefault()
+	data, err := readRegular(path, lim.MaxScenarioBytes, "MaxScenarioBytes")
 	if err != nil {
 		return nil, err
 	}
-	s, err := parseIn(data, filepath.Dir(path))
+	o.Dir = filepath.Dir(path)
+	s, err := ParseWith(data, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
 }
 
-func defDur(d *Duration, v time.Duration) {
+// readCSVFile reads a trace file below dir (unless outside is allowed).
+// Errors name the file, never its contents.
+func readCSVFile(dir, name string, outside bool, limit int64) ([]byte, error) {
+	if outside {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return readRegular(p, limit, "MaxCSVBytes")
+	}
+	if !filepath.IsLocal(name) {
+		return nil, fmt.Errorf("%q leaves the scenario's directory (allow it explicitly to read it)", name)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	// Stat first: opening a FIFO would block.
+	st, err := root.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", name, unwrapPath(err))
+	}
+	if err := regular(name, st, limit); err != nil {
+		return nil, err
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", name, unwrapPath(err))
+	}
+	defer f.Close()
+	return readBounded(f, name, limit, "MaxCSVBytes")
+}
+
+// readRegular reads a regular file of at most limit bytes.
+func readRegular(path string, limit int64, limitName string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(path, st, limit); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readBounded(f, path, limit, limitName)
+}
+
+func regular(name string, st os.FileInfo, limit int64) error {
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%q is not a regular file (%s)", name, st.Mode().Type())
+	}
+	if st.Size() > limit {
+		return limitErr("%q is %d bytes, over the limit of %d", name, st.Size(), limit)
+	}
+	return nil
+}
+
+func readBounded(f *os.File, name string, limit int64, limitName string) ([]byte, error) {
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%q is not a regular file", name)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", name, unwrapPath(err))
+	}
+	if int64(len(b)) > limit {
+		return nil, limitErr("%q is over the limit of %d bytes (%s)", name, limit, limitName)
+	}
+	return b, nil
+}
+
+// unwrapPath drops a *PathError's repeated path.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Validate applies defaults and checks every field against DefaultLimits,
+// joining all problems.
+func (s *Scenario) Validate() error { return s.ValidateLimits(DefaultLimits()) }
+
+// validator collects field problems.
+type validator struct {
+	errs  []string
+	limit bool
+}
+
+func (v *validator) bad(path, format string, args ...any) {
+	v.errs = append(v.errs, path+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *validator) over(path, format string, args ...any) {
+	v.limit = true
+	v.bad(path, format, args...)
+}
+
+// dur defaults a duration and checks it: not negative, whole seconds (the
+// simulator steps in seconds), at least min when min > 0.
+func (v *validator) dur(path string, d *Duration, def, min time.Duration) {
 	if d.Duration == 0 {
-		d.Duration = v
+		d.Duration = def
+	}
+	switch {
+	case d.Duration < 0:
+		v.bad(path, "%s must not be negative", d.Duration)
+	case d.Duration%time.Second != 0:
+		v.bad(path, "%s is not a whole number of seconds: the simulator steps in seconds", d.Duration)
+	case min > 0 && d.Duration < min:
+		v.bad(path, "%s is under %s", d.Duration, min)
 	}
 }
 
-// Validate applies defaults and checks every field, joining all problems.
-func (s *Scenario) Validate() error {
-	var errs []string
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, path+": "+fmt.Sprintf(format, args...))
+// num checks a float: finite, in [lo, hi].
+func (v *validator) num(path string, x, lo, hi float64) {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		v.bad(path, "%v is not a finite number", x)
+	case x < lo:
+		v.bad(path, "%g must not be below %g", x, lo)
+	case x > hi:
+		v.bad(path, "%g is over %g", x, hi)
 	}
+}
+
+// qty checks a quantity: required (unless optional), not negative,
+// positive when positive, at most hi in its unit (cores or bytes).
+func (v *validator) qty(path string, qv Quantity, required, positive bool, hi float64) {
+	s := string(qv)
+	if s == "" {
+		if required {
+			v.bad(path, "required")
+		}
+		return
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		v.bad(path, "%q is not a quantity", s)
+		return
+	}
+	f := q.AsApproximateFloat64()
+	switch {
+	case q.Sign() < 0 || (positive && q.Sign() == 0):
+		v.bad(path, "%q must be positive", s)
+	case math.IsNaN(f) || math.IsInf(f, 0) || f > hi:
+		v.bad(path, "%q is over %g", s, hi)
+	}
+}
+
+// ValidateLimits applies defaults and checks every field, and the
+// scenario's size against l (zero fields take DefaultLimits), joining all
+// problems. A size problem also matches ErrLimit.
+func (s *Scenario) ValidateLimits(l Limits) error {
+	l = l.orDefault()
+	v := &validator{}
+	bad := v.bad
 	if s.Start.IsZero() {
 		s.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	}
-	defDur(&s.Duration, 24*time.Hour)
-	defDur(&s.Sample, time.Minute)
-	defDur(&s.HPA.SyncPeriod, hpa.DefaultSyncPeriod)
+	if y := s.Start.Year(); y < 1970 || y > 9000 {
+		bad("start", "year %d is outside 1970-9000", y)
+	}
+	v.dur("duration", &s.Duration, 24*time.Hour, 0)
+	if s.Duration.Duration > l.MaxDuration {
+		v.over("duration", "%s is over the limit of %s (MaxDuration)", s.Duration.Duration, l.MaxDuration)
+	}
+	v.dur("sample", &s.Sample, time.Minute, time.Second)
+	v.dur("hpa.syncPeriod", &s.HPA.SyncPeriod, hpa.DefaultSyncPeriod, time.Second)
+	v.num("hpa.tolerance", s.HPA.Tolerance, 0, 1)
+	v.dur("hpa.cpuInitializationPeriod", &s.HPA.CPUInitializationPeriod, 0, 0)
+	v.dur("hpa.initialReadinessDelay", &s.HPA.InitialReadinessDelay, 0, 0)
+	v.dur("hpa.downscaleStabilization", &s.HPA.DownscaleStabilization, 0, 0)
 	ca := &s.ClusterAutoscaler
-	defDur(&ca.ScanInterval, 10*time.Second)
-	defDur(&ca.ScaleDownUnneededTime, 10*time.Minute)
-	defDur(&ca.ScaleDownDelayAfterAdd, 10*time.Minute)
-	defDur(&ca.MaxNodeProvisionTime, 15*time.Minute)
+	v.dur("clusterAutoscaler.scanInterval", &ca.ScanInterval, 10*time.Second, time.Second)
+	v.dur("clusterAutoscaler.scaleDownUnneededTime", &ca.ScaleDownUnneededTime, 10*time.Minute, 0)
+	v.dur("clusterAutoscaler.scaleDownDelayAfterAdd", &ca.ScaleDownDelayAfterAdd, 10*time.Minute, 0)
+	v.dur("clusterAutoscaler.maxNodeProvisionTime", &ca.MaxNodeProvisionTime, 15*time.Minute, 0)
+	v.num("clusterAutoscaler.utilizationThreshold", ca.UtilizationThreshold, 0, 1)
 	if ca.UtilizationThreshold == 0 {
 		ca.UtilizationThreshold = 0.5
 	}
-	if ca.MaxScaleDownParallelism == 0 {
+	switch {
+	case ca.MaxScaleDownParallelism < 0:
+		bad("clusterAutoscaler.maxScaleDownParallelism", "%d must not be negative", ca.MaxScaleDownParallelism)
+	case ca.MaxScaleDownParallelism > maxParallel:
+		bad("clusterAutoscaler.maxScaleDownParallelism", "%d is over %d", ca.MaxScaleDownParallelism, maxParallel)
+	case ca.MaxScaleDownParallelism == 0:
 		ca.MaxScaleDownParallelism = 10
 	}
 	switch ca.Expander {
@@ -279,14 +485,17 @@ func (s *Scenario) Validate() error {
 	default:
 		bad("clusterAutoscaler.expander", "unknown expander %q", ca.Expander)
 	}
-	if s.Duration.Duration < 0 || s.Sample.Duration <= 0 || s.HPA.SyncPeriod.Duration <= 0 || ca.ScanInterval.Duration <= 0 {
-		bad("duration", "durations, sample, hpa.syncPeriod and clusterAutoscaler.scanInterval must be positive")
-	}
 	if len(s.Workloads) == 0 {
 		bad("workloads", "at least one workload is required")
 	}
+	if len(s.Workloads) > l.MaxWorkloads {
+		v.over("workloads", "%d workloads, over the limit of %d (MaxWorkloads)", len(s.Workloads), l.MaxWorkloads)
+	}
 	if len(s.Groups) == 0 {
 		bad("groups", "at least one node group is required")
+	}
+	if len(s.Groups) > l.MaxWorkloads {
+		v.over("groups", "%d groups, over the limit of %d (MaxWorkloads bounds groups too)", len(s.Groups), l.MaxWorkloads)
 	}
 	names := map[string]bool{}
 	named := func(path, kind, name string) {
@@ -298,6 +507,7 @@ func (s *Scenario) Validate() error {
 		}
 		names[kind+"/"+name] = true
 	}
+	totalPods := 0
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		p := fmt.Sprintf("workloads[%d]", i)
@@ -308,39 +518,86 @@ func (s *Scenario) Validate() error {
 		if w.Replicas < 0 {
 			bad(p+".replicas", "must not be negative")
 		}
-		checkQty(bad, p+".cpu", w.CPU, true)
-		checkQty(bad, p+".memory", w.Memory, true)
-		checkQty(bad, p+".service.cpuPerRequest", w.Service.CPUPerRequest, true)
-		if w.Service.BaseCPU != "" {
-			checkQty(bad, p+".service.baseCPU", w.Service.BaseCPU, false)
+		most := w.Replicas
+		if w.Replicas > l.MaxReplicas {
+			v.over(p+".replicas", "%d is over the limit of %d (MaxReplicas)", w.Replicas, l.MaxReplicas)
 		}
-		defDur(&w.StartupLatency, 20*time.Second)
-		if w.Jitter < 0 || w.Jitter >= 1 {
-			bad(p+".jitter", "must be in [0, 1)")
-		}
-		if err := w.Load.validate(); err != nil {
+		v.qty(p+".cpu", w.CPU, true, true, maxMilliCPU/1000)
+		v.qty(p+".memory", w.Memory, true, true, maxBytes)
+		sv := &w.Service
+		v.qty(p+".service.cpuPerRequest", sv.CPUPerRequest, true, true, maxMilliCPU/1000)
+		v.qty(p+".service.baseCPU", sv.BaseCPU, false, false, maxMilliCPU/1000)
+		v.qty(p+".service.baseMemory", sv.BaseMemory, false, false, maxBytes)
+		v.qty(p+".service.memoryPerRequest", sv.MemoryPerRequest, false, false, maxPerReqMem)
+		v.qty(p+".service.memoryGrowthPerHour", sv.MemoryGrowthPerHour, false, false, maxLeak)
+		v.num(p+".service.queueServiceRate", sv.QueueServiceRate, 0, maxRate)
+		v.dur(p+".startupLatency", &w.StartupLatency, 20*time.Second, 0)
+		v.num(p+".jitter", w.Jitter, 0, 0.999999)
+		if err := w.Load.validate(l.MaxCSVBytes); err != nil {
+			if errors.Is(err, ErrLimit) {
+				v.limit = true
+			}
 			bad(p+".load", "%v", err)
 		}
 		if w.HPA != nil {
-			if _, err := hpa.SpecFromV2(*w.HPA); err != nil {
-				bad(p+".hpa", "%v", err)
-			} else if err := hpa.Validate(mustSpec(*w.HPA), hpa.DefaultConfig()); err != nil {
-				bad(p+".hpa", "%v", err)
+			defaultMetrics(w.HPA)
+			spec, err := hpa.SpecFromV2(*w.HPA)
+			if err == nil {
+				err = hpa.Validate(spec, hpa.DefaultConfig())
 			}
+			if err != nil {
+				bad(p+".hpa", "%v", err)
+			} else {
+				for j := range spec.Metrics {
+					if msg := unsimulated(&spec.Metrics[j], w); msg != "" {
+						bad(fmt.Sprintf("%s.hpa.metrics[%d]", p, j), "%s", msg)
+					}
+				}
+			}
+			if w.HPA.MaxReplicas > l.MaxReplicas {
+				v.over(p+".hpa.maxReplicas", "%d is over the limit of %d (MaxReplicas)", w.HPA.MaxReplicas, l.MaxReplicas)
+			}
+			most = max(most, w.HPA.MaxReplicas)
 		}
 		if w.Schedule != nil {
 			if _, _, err := w.Schedule.compile(); err != nil {
 				bad(p+".schedule", "%v", err)
 			}
+			for j, r := range w.Schedule.Rules {
+				rp := fmt.Sprintf("%s.schedule.rules[%d]", p, j)
+				v.dur(rp+".duration", &w.Schedule.Rules[j].Duration, 0, 0)
+				v.dur(rp+".leadTime", &w.Schedule.Rules[j].LeadTime, 0, 0)
+				for _, b := range []struct {
+					name string
+					v    *int32
+				}{{"min", r.Min}, {"max", r.Max}} {
+					if b.v == nil {
+						continue
+					}
+					if *b.v > l.MaxReplicas {
+						v.over(rp+"."+b.name, "%d is over the limit of %d (MaxReplicas)", *b.v, l.MaxReplicas)
+					}
+					most = max(most, *b.v)
+				}
+			}
 		}
+		totalPods += int(max(most, 0))
+	}
+	if totalPods > l.MaxTotalPods {
+		v.over("workloads", "up to %d pods in all (replicas, hpa.maxReplicas and schedule bounds), over the limit of %d (MaxTotalPods)", totalPods, l.MaxTotalPods)
 	}
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		p := fmt.Sprintf("groups[%d]", i)
 		named(p, "group", g.Name)
-		checkQty(bad, p+".cpu", g.CPU, true)
-		checkQty(bad, p+".memory", g.Memory, true)
-		if g.MaxPods == 0 {
+		v.qty(p+".cpu", g.CPU, true, true, maxMilliCPU/1000)
+		v.qty(p+".memory", g.Memory, true, true, maxBytes)
+		switch {
+		case g.MaxPods < 0:
+			bad(p+".maxPods", "%d must not be negative", g.MaxPods)
+		case g.MaxPods > maxMaxPods:
+			bad(p+".maxPods", "%d is over %d", g.MaxPods, maxMaxPods)
+		case g.MaxPods == 0:
 			g.MaxPods = 110
 		}
 		if g.Initial == 0 {
@@ -349,44 +606,51 @@ func (s *Scenario) Validate() error {
 		if g.Min < 0 || g.Max < g.Min || g.Max == 0 {
 			bad(p, "bounds min %d, max %d: need 0 <= min <= max, max > 0", g.Min, g.Max)
 		}
+		if g.Max > l.MaxNodesPerGroup {
+			v.over(p+".max", "%d is over the limit of %d (MaxNodesPerGroup)", g.Max, l.MaxNodesPerGroup)
+		}
 		if g.Initial < g.Min || g.Initial > g.Max {
 			bad(p+".initial", "%d is outside [%d, %d]", g.Initial, g.Min, g.Max)
 		}
-		defDur(&g.ProvisionDelay, 3*time.Minute)
+		v.num(p+".pricePerHour", g.PricePerHour, 0, maxPrice)
+		v.dur(p+".provisionDelay", &g.ProvisionDelay, 3*time.Minute, 0)
 		if g.InstanceType == "" {
 			g.InstanceType = g.Name
 		}
-		for j, so := range g.StockOuts {
+		for j := range g.StockOuts {
+			so := &g.StockOuts[j]
+			sp := fmt.Sprintf("%s.stockOuts[%d]", p, j)
+			v.dur(sp+".from", &so.From, 0, 0)
+			v.dur(sp+".to", &so.To, 0, 0)
 			if so.To.Duration <= so.From.Duration {
-				bad(fmt.Sprintf("%s.stockOuts[%d]", p, j), "to must be after from")
+				bad(sp, "to must be after from")
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w:\n  %s", ErrInvalidScenario, strings.Join(errs, "\n  "))
+	if len(v.errs) > 0 {
+		err := fmt.Errorf("%w:\n  %s", ErrInvalidScenario, strings.Join(v.errs, "\n  "))
+		if v.limit {
+			err = fmt.Errorf("%w (%w)", err, ErrLimit)
+		}
+		return err
 	}
 	return nil
+}
+
+// defaultMetrics applies the API server's default to an HPA without
+// metrics: CPU at 80 % utilization (autoscaling/v2 SetDefaults).
+func defaultMetrics(h *autoscalingv2.HorizontalPodAutoscalerSpec) {
+	if len(h.Metrics) > 0 {
+		return
+	}
+	u := int32(80)
+	h.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+		Name: "cpu", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &u}}}}
 }
 
 func mustSpec(v2 autoscalingv2.HorizontalPodAutoscalerSpec) hpa.Spec {
 	s, _ := hpa.SpecFromV2(v2)
 	return s
-}
-
-func checkQty(bad func(string, string, ...any), path string, qv Quantity, positive bool) {
-	v := string(qv)
-	if v == "" {
-		bad(path, "required")
-		return
-	}
-	q, err := resource.ParseQuantity(v)
-	if err != nil {
-		bad(path, "%q is not a quantity", v)
-		return
-	}
-	if q.Sign() < 0 || (positive && q.Sign() == 0) {
-		bad(path, "%q must be positive", v)
-	}
 }
 
 // milli and bytesOf read quantities Validate has checked.

@@ -48,7 +48,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"{type: constant, value: 10}|{type: wave}", "workloads[0].load: unknown type \"wave\""},
 		{"    max: 3\n|    max: 3\n    min: 5\n", "groups[0]: bounds min 5, max 3"},
 		{"name: t\n|name: t\nclusterAutoscaler: {expander: cheapest}\n", "clusterAutoscaler.expander: unknown expander \"cheapest\""},
-		{"name: t\n|name: t\nbogus: 1\n", "unknown field \"bogus\""},
+		{"name: t\n|name: t\nbogus: 1\n", "YAML: bogus: unknown field"},
 		{"    load: {type: constant, value: 10}\n|    load: {type: constant, value: 10}\n    hpa: {maxReplicas: 0}\n", "workloads[0].hpa:"},
 		{"    load: {type: constant, value: 10}\n|    load: {type: constant, value: 10}\n    schedule: {rules: [{name: x, cron: \"61 * * * *\", min: 2}]}\n", "workloads[0].schedule:"},
 		{"  - name: pool\n|  - name: web2\n    cpu: 1\n    memory: 1Gi\n    max: 1\n  - name: pool\n", ""},
@@ -100,7 +100,7 @@ func TestTraces(t *testing.T) {
 		{Trace{Type: "csv", CSV: csv}, h(10), 7},
 	}
 	for _, tc := range cases {
-		if err := tc.tr.validate(); err != nil {
+		if err := tc.tr.validate(1 << 20); err != nil {
 			t.Fatal(err)
 		}
 		if got := tc.tr.Rate(start, tc.at); math.Abs(got-tc.want) > 1e-6 {
@@ -109,7 +109,7 @@ func TestTraces(t *testing.T) {
 	}
 	for _, bad := range []Trace{{Type: "csv", CSV: "1h,5\n0s,3\n"}, {Type: "csv", CSV: "x,1\n"}, {Type: "ramp", Value: 1, To: 2},
 		{Type: "diurnal", Base: 1, Peak: 1}, {Type: "constant", Value: -1}, {}} {
-		if err := bad.validate(); err == nil {
+		if err := bad.validate(1 << 20); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -43,33 +44,50 @@ type point struct {
 	rps float64
 }
 
-func (t *Trace) validate() error {
-	neg := func(vs ...float64) bool {
-		for _, v := range vs {
-			if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-				return true
-			}
+func (t *Trace) validate(maxCSV int64) error {
+	var errs []string
+	num := func(name string, v float64) {
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			errs = append(errs, fmt.Sprintf("%s: %v is not a finite number", name, v))
+		case v < 0:
+			errs = append(errs, fmt.Sprintf("%s: %g must not be negative", name, v))
+		case v > maxRate:
+			errs = append(errs, fmt.Sprintf("%s: %g is over %g requests per second", name, v, float64(maxRate)))
 		}
-		return false
+	}
+	dur := func(name string, d Duration) {
+		if d.Duration < 0 {
+			errs = append(errs, fmt.Sprintf("%s: %s must not be negative", name, d.Duration))
+		}
 	}
 	switch t.Type {
 	case "constant":
-		if neg(t.Value) {
-			return errors.New("value must be a non-negative number")
-		}
+		num("value", t.Value)
 	case "step":
-		if neg(t.Value, t.To) || t.At.Duration < 0 {
-			return errors.New("value and to must be non-negative, at not negative")
-		}
+		num("value", t.Value)
+		num("to", t.To)
+		dur("at", t.At)
 	case "ramp":
-		if neg(t.Value, t.To) || t.Until.Duration <= t.From.Duration {
-			return errors.New("value and to must be non-negative and until after from")
+		num("value", t.Value)
+		num("to", t.To)
+		dur("from", t.From)
+		if t.Until.Duration <= t.From.Duration {
+			errs = append(errs, "until must be after from")
 		}
 	case "diurnal":
-		if neg(t.Base, t.Peak) || t.Width.Duration <= 0 || t.PeakAt.Duration < 0 || t.PeakAt.Duration >= 24*time.Hour {
-			return errors.New("base and peak must be non-negative, width positive, peakAt within a day")
+		num("base", t.Base)
+		num("peak", t.Peak)
+		if t.Width.Duration <= 0 {
+			errs = append(errs, "width must be positive")
+		}
+		if t.PeakAt.Duration < 0 || t.PeakAt.Duration >= 24*time.Hour {
+			errs = append(errs, "peakAt must be within a day [0, 24h)")
 		}
 	case "csv":
+		if int64(len(t.CSV)) > maxCSV {
+			return limitErr("csv: %d bytes, over the limit of %d (MaxCSVBytes)", len(t.CSV), maxCSV)
+		}
 		pts, err := parseCSV(t.CSV)
 		if err != nil {
 			return err
@@ -80,37 +98,59 @@ func (t *Trace) validate() error {
 	default:
 		return fmt.Errorf("unknown type %q (constant, step, ramp, diurnal or csv)", t.Type)
 	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
 	return nil
 }
 
+// parseCSV reads "offset,rps" points. Its errors give the line and never
+// the content (a trace may be a private file).
 func parseCSV(data string) ([]point, error) {
 	r := csv.NewReader(strings.NewReader(data))
 	r.FieldsPerRecord = 2
 	r.TrimLeadingSpace = true
-	recs, err := r.ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("csv: %w", err)
-	}
+	r.ReuseRecord = true
 	var pts []point
-	for i, rec := range recs {
+	for i := 0; ; i++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("csv line %d: %w", pe.Line, pe.Err)
+			}
+			return nil, errors.New("csv: unreadable")
+		}
+		line, _ := r.FieldPos(0)
 		if i == 0 && rec[0] == "offset" {
 			continue // header
 		}
 		at, err := time.ParseDuration(rec[0])
 		if err != nil {
-			return nil, fmt.Errorf("csv line %d: offset: %w", i+1, err)
+			return nil, fmt.Errorf("csv line %d: the offset is not a duration like 90s", line)
+		}
+		if at < 0 {
+			return nil, fmt.Errorf("csv line %d: the offset must not be negative", line)
 		}
 		v, err := strconv.ParseFloat(rec[1], 64)
-		if err != nil || v < 0 {
-			return nil, fmt.Errorf("csv line %d: rps %q must be a non-negative number", i+1, rec[1])
+		switch {
+		case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+			return nil, fmt.Errorf("csv line %d: rps is not a finite number", line)
+		case v < 0:
+			return nil, fmt.Errorf("csv line %d: rps must not be negative", line)
+		case v > maxRate:
+			return nil, fmt.Errorf("csv line %d: rps is over %g", line, float64(maxRate))
+		}
+		if len(pts) > 0 && at <= pts[len(pts)-1].at {
+			return nil, fmt.Errorf("csv line %d: offsets must increase", line)
 		}
 		pts = append(pts, point{at, v})
 	}
 	if len(pts) == 0 {
 		return nil, errors.New("csv: no points")
-	}
-	if !sort.SliceIsSorted(pts, func(i, j int) bool { return pts[i].at < pts[j].at }) {
-		return nil, errors.New("csv: offsets must increase")
 	}
 	return pts, nil
 }
