@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,6 +136,14 @@ type WorkloadSeries struct {
 	Pending []int32   `json:"pending"`
 	// Utilization is the ready pods' mean CPU utilization, percent.
 	Utilization []float64 `json:"utilization"`
+	// Memory is the ready pods' mean memory use, MiB, when the service
+	// models memory or the HPA reads it.
+	Memory []float64 `json:"memory,omitempty"`
+	// RPSPerPod is the Pods metric requests_per_second (each ready pod's
+	// share of the load) when the HPA reads it.
+	RPSPerPod []float64 `json:"rpsPerPod,omitempty"`
+	// Queue is the queue_length when the service has a queue.
+	Queue []float64 `json:"queue,omitempty"`
 }
 
 // GroupSeries is one node group over time: registered (ready) nodes and
@@ -146,8 +155,20 @@ type GroupSeries struct {
 }
 
 func (s *sim) initSeries() {
+	n := int(EstimateOutput(s.sc, s.opts).Samples)
 	for _, w := range s.wls {
-		s.res.Series.Workloads = append(s.res.Series.Workloads, WorkloadSeries{Name: w.spec.Name})
+		ws := WorkloadSeries{Name: w.spec.Name}
+		for _, c := range workloadColumns(w.spec) {
+			switch c {
+			case "memory":
+				ws.Memory = make([]float64, 0, n)
+			case "rpsPerPod":
+				ws.RPSPerPod = make([]float64, 0, n)
+			case "queue":
+				ws.Queue = make([]float64, 0, n)
+			}
+		}
+		s.res.Series.Workloads = append(s.res.Series.Workloads, ws)
 	}
 	for _, g := range s.groups {
 		s.res.Series.Groups = append(s.res.Series.Groups, GroupSeries{Name: g.spec.Name})
@@ -162,7 +183,17 @@ func (s *sim) record() {
 	for i, w := range s.wls {
 		ws := &se.Workloads[i]
 		r := int32(w.nready)
-		ws.Load = append(ws.Load, round(w.spec.Load.Rate(s.sc.Start, time.Duration(s.now)*time.Second), 3))
+		load := w.spec.Load.Rate(s.sc.Start, time.Duration(s.now)*time.Second)
+		ws.Load = append(ws.Load, round(load, 3))
+		if ws.Memory != nil {
+			ws.Memory = append(ws.Memory, round(s.meanMemory(w, load), 1))
+		}
+		if ws.RPSPerPod != nil {
+			ws.RPSPerPod = append(ws.RPSPerPod, round(rpsShare(load, w.nready), 3))
+		}
+		if ws.Queue != nil {
+			ws.Queue = append(ws.Queue, round(w.queue, 1))
+		}
 		ws.Desired = append(ws.Desired, w.replicas)
 		ws.Ready = append(ws.Ready, r)
 		ws.Pending = append(ws.Pending, int32(w.npend))
@@ -324,13 +355,22 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // utilization.
 func (r *Result) WriteCSV(w io.Writer) error {
 	se := &r.Series
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10) // streamed: the series may be long
 	b.WriteString("t_seconds,desired,ready,pending,nodes")
 	for _, g := range se.Groups {
-		fmt.Fprintf(&b, ",%s_nodes,%s_target", g.Name, g.Name)
+		fmt.Fprintf(b, ",%s_nodes,%s_target", g.Name, g.Name)
 	}
 	for _, wl := range se.Workloads {
-		fmt.Fprintf(&b, ",%s_load,%s_desired,%s_ready,%s_pending,%s_utilization", wl.Name, wl.Name, wl.Name, wl.Name, wl.Name)
+		fmt.Fprintf(b, ",%s_load,%s_desired,%s_ready,%s_pending,%s_utilization", wl.Name, wl.Name, wl.Name, wl.Name, wl.Name)
+		if wl.Memory != nil {
+			fmt.Fprintf(b, ",%s_memory_mib", wl.Name)
+		}
+		if wl.RPSPerPod != nil {
+			fmt.Fprintf(b, ",%s_rps_per_pod", wl.Name)
+		}
+		if wl.Queue != nil {
+			fmt.Fprintf(b, ",%s_queue", wl.Name)
+		}
 	}
 	b.WriteByte('\n')
 	for i, t := range se.T {
@@ -340,15 +380,19 @@ func (r *Result) WriteCSV(w io.Writer) error {
 			b.WriteString(strconv.Itoa(int(v)))
 		}
 		for _, g := range se.Groups {
-			fmt.Fprintf(&b, ",%d,%d", g.Ready[i], g.Target[i])
+			fmt.Fprintf(b, ",%d,%d", g.Ready[i], g.Target[i])
 		}
 		for _, wl := range se.Workloads {
-			fmt.Fprintf(&b, ",%g,%d,%d,%d,%g", wl.Load[i], wl.Desired[i], wl.Ready[i], wl.Pending[i], wl.Utilization[i])
+			fmt.Fprintf(b, ",%g,%d,%d,%d,%g", wl.Load[i], wl.Desired[i], wl.Ready[i], wl.Pending[i], wl.Utilization[i])
+			for _, col := range [][]float64{wl.Memory, wl.RPSPerPod, wl.Queue} {
+				if col != nil {
+					fmt.Fprintf(b, ",%g", col[i])
+				}
+			}
 		}
 		b.WriteByte('\n')
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // WriteTable writes the summaries side by side as a plain-text table, one

@@ -226,7 +226,8 @@ func TestSVGStructure(t *testing.T) {
 			t.Errorf("panel %s: %d axes, %d x ticks", attr(p, "data-title"), axes, ticks)
 		}
 		for _, r := range []*Result{a, b} {
-			want := map[string][]string{"Replicas": {"desired", "ready"}, "Pending pods": {"pending"}, "Nodes": {"on-demand", "spot", "total"}}[attr(p, "data-title")]
+			want := map[string][]string{"Replicas": {"desired", "ready"}, "Pending pods": {"pending"}, "Nodes": {"on-demand", "spot", "total"},
+				"web: replicas": {"desired", "ready", "pending"}, "web: load (requests/s)": {"load"}, "web: CPU utilization (%)": {"utilization"}}[attr(p, "data-title")]
 			for _, s := range want {
 				if n := series[r.Scenario+"/"+s]; n != len(r.Series.T) {
 					t.Errorf("panel %s: series %s of %s has %d points, want %d", attr(p, "data-title"), s, r.Scenario, n, len(r.Series.T))
@@ -234,7 +235,7 @@ func TestSVGStructure(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(panels, ",") != "Replicas,Pending pods,Nodes" {
+	if strings.Join(panels, ",") != "Replicas,Pending pods,Nodes,web: replicas,web: load (requests/s),web: CPU utilization (%)" {
 		t.Fatalf("panels %v", panels)
 	}
 	if bytes.Contains(buf.Bytes(), []byte("<script")) {
@@ -284,5 +285,35 @@ func TestSlowLaunchesAreGivenUp(t *testing.T) {
 	t.Logf("groups %+v", g)
 	if g[1].FailedLaunches == 0 || g[1].PeakNodes > 0 || g[0].ScaleUps == 0 {
 		t.Fatalf("slow spot launches not given up for on-demand: %+v", g)
+	}
+}
+
+func TestSVGDownsamplesKeepingPeaks(t *testing.T) {
+	sc := small(Trace{Type: "csv", CSV: "0s,100\n30h,2500\n30h1m,100\n"}) // a one-minute spike
+	sc.Duration = Duration{7 * 24 * time.Hour}
+	r := mustRun(t, sc, Options{})
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Series.T) <= maxChartPoints {
+		t.Fatalf("only %d samples: nothing to downsample", len(r.Series.T))
+	}
+	for _, pl := range strings.Split(buf.String(), "<polyline")[1:] {
+		pts := strings.Fields(strings.SplitN(strings.SplitN(pl, `points="`, 2)[1], `"`, 2)[0])
+		if len(pts) > maxChartPoints {
+			t.Fatalf("%d points in a line", len(pts))
+		}
+	}
+	ts, vs := downsample(r.Series.T, r.Series.Workloads[0].Load, maxChartPoints)
+	peak := 0.0
+	for i, v := range vs {
+		peak = math.Max(peak, v)
+		if i > 0 && ts[i] <= ts[i-1] {
+			t.Fatal("downsampled times do not increase")
+		}
+	}
+	if peak != 2500 {
+		t.Fatalf("the spike was lost: peak %v", peak)
 	}
 }

@@ -35,17 +35,18 @@ type panel struct {
 	lines [][]line // per result
 }
 
-// WriteSVG draws the results on one time axis in three panels — replicas
-// (desired and ready), pending pods, and nodes per group — as a plain SVG
-// document (no script). With several results (a comparison) each result
-// has its own dash pattern, named in the legend.
-func WriteSVG(w io.Writer, results ...*Result) error {
-	if len(results) == 0 {
-		return fmt.Errorf("cluster: WriteSVG needs a result")
-	}
-	if len(results) > len(dashes) {
-		return fmt.Errorf("cluster: WriteSVG draws at most %d results", len(dashes))
-	}
+// maxChartPoints bounds the points of one chart line; longer series are
+// downsampled keeping each bucket's minimum and maximum, so peaks survive
+// (the CSV keeps every sample).
+const maxChartPoints = 2000
+
+// maxWorkloadPanels bounds the workloads charted one by one.
+const maxWorkloadPanels = 20
+
+// chartPanels lays out the panels of a chart: the cluster totals, then per
+// workload (matched by name across the results) its replicas and its load
+// and metrics.
+func chartPanels(results []*Result) []panel {
 	panels := []panel{{title: "Replicas"}, {title: "Pending pods"}, {title: "Nodes"}}
 	for _, r := range results {
 		se := &r.Series
@@ -59,8 +60,99 @@ func WriteSVG(w io.Writer, results ...*Result) error {
 		nodes = append(nodes, line{"total", palette[7], ints(se.Nodes)})
 		panels[2].lines = append(panels[2].lines, nodes)
 	}
-	total := results[0].Duration.Duration
-	for _, r := range results[1:] {
+	for wi, w0 := range results[0].Series.Workloads {
+		if wi == maxWorkloadPanels {
+			break
+		}
+		reps := panel{title: w0.Name + ": replicas"}
+		load := panel{title: w0.Name + ": load (requests/s)"}
+		util := panel{title: w0.Name + ": CPU utilization (%)"}
+		mem := panel{title: w0.Name + ": memory per pod (MiB)"}
+		hasMem := false
+		for _, r := range results {
+			var ws *WorkloadSeries
+			for i := range r.Series.Workloads {
+				if r.Series.Workloads[i].Name == w0.Name {
+					ws = &r.Series.Workloads[i]
+				}
+			}
+			if ws == nil {
+				reps.lines, load.lines, util.lines, mem.lines = append(reps.lines, nil), append(load.lines, nil), append(util.lines, nil), append(mem.lines, nil)
+				continue
+			}
+			reps.lines = append(reps.lines, []line{{"desired", palette[0], ints(ws.Desired)}, {"ready", palette[1], ints(ws.Ready)},
+				{"pending", palette[2], ints(ws.Pending)}})
+			ls := []line{{"load", palette[4], ws.Load}}
+			if ws.RPSPerPod != nil {
+				ls = append(ls, line{"per pod", palette[6], ws.RPSPerPod})
+			}
+			if ws.Queue != nil {
+				ls = append(ls, line{"queue", palette[5], ws.Queue})
+			}
+			load.lines = append(load.lines, ls)
+			util.lines = append(util.lines, []line{{"utilization", palette[3], ws.Utilization}})
+			if ws.Memory != nil {
+				hasMem = true
+				mem.lines = append(mem.lines, []line{{"memory", palette[5], ws.Memory}})
+			} else {
+				mem.lines = append(mem.lines, nil)
+			}
+		}
+		panels = append(panels, reps, load, util)
+		if hasMem {
+			panels = append(panels, mem)
+		}
+	}
+	return panels
+}
+
+// downsample returns at most maxPts points of (t, v), keeping each
+// bucket's minimum and maximum in time order.
+func downsample(t []int64, v []float64, maxPts int) ([]int64, []float64) {
+	n := min(len(t), len(v))
+	if n <= maxPts {
+		return t[:n], v[:n]
+	}
+	buckets := maxPts / 2
+	ot, ov := make([]int64, 0, maxPts), make([]float64, 0, maxPts)
+	for b := range buckets {
+		lo, hi := b*n/buckets, (b+1)*n/buckets
+		imin, imax := lo, lo
+		for i := lo; i < hi; i++ {
+			if v[i] < v[imin] {
+				imin = i
+			}
+			if v[i] > v[imax] {
+				imax = i
+			}
+		}
+		first, second := min(imin, imax), max(imin, imax)
+		ot, ov = append(ot, t[first]), append(ov, v[first])
+		if second != first {
+			ot, ov = append(ot, t[second]), append(ov, v[second])
+		}
+	}
+	return ot, ov
+}
+
+// WriteSVG draws the results on one time axis as a plain SVG document (no
+// script): the cluster's replicas (desired and ready), pending pods and
+// nodes per group, then for each workload its replicas, load (with the
+// per-pod rate and queue when modelled), CPU utilization and memory when
+// modelled. With several results (a comparison) each result has its own
+// dash pattern, named in the legend; within a panel earlier lines are drawn
+// wider and lighter, so lines that overlap stay visible. Long series are
+// downsampled to 2 000 points a line, keeping peaks.
+func WriteSVG(w io.Writer, results ...*Result) error {
+	if len(results) == 0 {
+		return fmt.Errorf("cluster: WriteSVG needs a result")
+	}
+	if len(results) > len(dashes) {
+		return fmt.Errorf("cluster: WriteSVG draws at most %d results", len(dashes))
+	}
+	panels := chartPanels(results)
+	total := time.Second
+	for _, r := range results {
 		total = max(total, r.Duration.Duration)
 	}
 	height := marginTop + len(panels)*(panelHeight+panelGap) + 10
@@ -85,8 +177,8 @@ func WriteSVG(w io.Writer, results ...*Result) error {
 			}
 		}
 		ymax, step := niceScale(ymax)
-		fmt.Fprintf(&b, `<g class="panel" data-title="%s">`+"\n", p.title)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", marginLeft, top-6, p.title)
+		fmt.Fprintf(&b, `<g class="panel" data-title="%s">`+"\n", html.EscapeString(p.title))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", marginLeft, top-6, html.EscapeString(p.title))
 		bottom := float64(top + panelHeight)
 		// y axis and grid
 		fmt.Fprintf(&b, `<line class="axis y" x1="%d" y1="%d" x2="%d" y2="%.1f" stroke="black"/>`+"\n", marginLeft, top, marginLeft, bottom)
@@ -111,18 +203,17 @@ func WriteSVG(w io.Writer, results ...*Result) error {
 		legendY := top + 10
 		for ri, ls := range p.lines {
 			r := results[ri]
-			for _, l := range ls {
-				fmt.Fprintf(&b, `<polyline class="series" data-series="%s" data-result="%s" fill="none" stroke="%s" stroke-width="1.5"`,
-					html.EscapeString(l.name), html.EscapeString(r.Scenario), l.color)
+			for li, l := range ls {
+				width := 1.5 + 1.5*float64(len(ls)-1-li)
+				fmt.Fprintf(&b, `<polyline class="series" data-series="%s" data-result="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-opacity="%.2f"`,
+					html.EscapeString(l.name), html.EscapeString(r.Scenario), l.color, width, 1-0.25*min(float64(len(ls)-1-li), 2))
 				if dashes[ri] != "" {
 					fmt.Fprintf(&b, ` stroke-dasharray="%s"`, dashes[ri])
 				}
 				b.WriteString(` points="`)
-				for i, v := range l.values {
-					if i >= len(r.Series.T) {
-						break
-					}
-					x := float64(marginLeft) + plotW*float64(r.Series.T[i])/total.Seconds()
+				ts, vs := downsample(r.Series.T, l.values, maxChartPoints)
+				for i, v := range vs {
+					x := float64(marginLeft) + plotW*float64(ts[i])/total.Seconds()
 					y := bottom - v/ymax*panelHeight
 					if i > 0 {
 						b.WriteByte(' ')
