@@ -425,7 +425,41 @@ func WriteTable(w io.Writer, results ...*Result) error {
 	row("node scale-ups", func(s *Summary) string { return strconv.Itoa(s.NodeScaleUps) })
 	row("node scale-downs", func(s *Summary) string { return strconv.Itoa(s.NodeScaleDowns) })
 	row("failed launches", func(s *Summary) string { return strconv.Itoa(s.FailedLaunches) })
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeNotes(w, results)
+}
+
+// writeNotes lists, under the table, what a reader must not miss: pods
+// that fit no group or were still waiting at the end, and HPAs that could
+// not act.
+func writeNotes(w io.Writer, results []*Result) error {
+	var b strings.Builder
+	for _, r := range results {
+		for _, ws := range r.Summary.Workloads {
+			who := r.Scenario + "/" + ws.Name
+			if ws.Unschedulable != "" {
+				fmt.Fprintf(&b, "! %s: its pods %s\n", who, ws.Unschedulable)
+			}
+			if ws.PendingAtEnd > 0 {
+				fmt.Fprintf(&b, "! %s: %d pod(s) still pending at the end (max wait %ds counts them)\n", who, ws.PendingAtEnd, ws.MaxPodWait)
+			}
+			for _, is := range ws.HPAIssues {
+				what := "could not act"
+				if !is.Blocked {
+					what = "scaled without a metric"
+				}
+				fmt.Fprintf(&b, "! %s: HPA %s in %d sync(s) from %s to %s: %s: %s\n", who, what, is.Syncs,
+					time.Duration(is.First)*time.Second, time.Duration(is.Last)*time.Second, is.Reason, is.Message)
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, "\n"+b.String())
+	return err
 }
 
 // noteHPA records why an HPA sync could not act (or acted without some
