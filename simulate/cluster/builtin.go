@@ -12,8 +12,10 @@ var builtin embed.FS
 
 // Builtin parses a shipped scenario by name: "default" (a diurnal web
 // service with a morning peak, a CPU HPA, a cron pre-scale before the
-// peak, on-demand and spot node groups) or "hpa-only" (the same without
-// the cron pre-scale).
+// peak, on-demand and spot node groups), "hpa-only" (the same without
+// the cron pre-scale) or "rps" (a web service scaling on the Pods metric
+// requests_per_second beside CPU, and a queue worker on the External
+// metrics requests_per_second and queue_length).
 func Builtin(name string) (*Scenario, error) {
 	data, err := fs.ReadFile(builtin, "scenarios/"+name+".yaml")
 	if err != nil {

@@ -13,9 +13,15 @@
 // (constant, step, ramp, diurnal, CSV), an optional autoscaling/v2 HPA spec
 // and an optional Schedule — and node Groups with their node shape, bounds,
 // price, provisioning delay and stock-out periods, plus the HPA's and the
-// cluster autoscaler's flags. Parse and Load refuse unknown fields and
-// report every invalid field by its path (workloads[0].cpu: ...). Builtin
-// returns the shipped scenarios.
+// cluster autoscaler's flags. Parse and Load read YAML strictly (duplicate
+// keys and unknown fields are refused, case-sensitively) and report every
+// invalid field by its path (workloads[0].cpu: ...): NaN, infinities,
+// absurd magnitudes, negative counts, durations that are negative or not
+// whole seconds. A trace's csvFile is read below the scenario's directory
+// (ParseOptions.AllowOutsideDir to leave it), regular files only. Limits
+// bound the scenario (duration, workloads, replicas, nodes per group, total
+// pods, file sizes, series values) with ErrLimit; EstimateOutput sizes the
+// output before a run. Builtin returns the shipped scenarios.
 //
 // # The model
 //
@@ -25,14 +31,27 @@
 //
 //   - Service model: a ready pod uses BaseCPU plus an equal share of
 //     load × CPUPerRequest; a pod not yet ready uses BaseCPU and serves
-//     nothing. The HPA reads these as metrics-server samples.
+//     nothing. Memory is BaseMemory plus MemoryPerRequest per request per
+//     second served plus MemoryGrowthPerHour since the pod started
+//     (reported, never enforced). The Pods metric requests_per_second is a
+//     ready pod's share of the load; the Object or External metric
+//     requests_per_second is the load; the External metric queue_length is
+//     a queue the load fills and ready pods drain at QueueServiceRate.
+//     The HPA reads them as its metrics clients would: metrics.k8s.io
+//     PodMetrics, custom.metrics.k8s.io and external.metrics.k8s.io values,
+//     through hpa's converters. HPAs may use Resource and ContainerResource
+//     (cpu, memory; container "app"), Pods, Object and External metrics of
+//     these names; any other metric is refused. An HPA without metrics gets
+//     the API server's default, CPU at 80 %.
 //   - Pods: created pending by a resize; bound first fit to a node with
 //     room (kube-scheduler's filters for requests, pod count and
 //     nodeSelector); ready after StartupLatency (± Jitter). A ReplicaSet
 //     deletes pending pods first, then unready ones, then the newest.
 //   - HPA: every SyncPeriod per workload (staggered), hpa.Evaluate with the
 //     controller's readiness rules and CPU initialization period, then the
-//     schedule's bounds through schedule.Compose (Floor by default).
+//     schedule's bounds through schedule.Compose (Floor by default). When
+//     it cannot act (ScalingActive=False) or scales without a failed metric,
+//     the workload's summary says so (HPAIssues, upstream's reason).
 //   - Cluster autoscaler: every ScanInterval, failed launches (stock-outs,
 //     and launches not registered within MaxNodeProvisionTime) back their
 //     group off (simulate.Backoff) and are cancelled; unschedulable pods go
@@ -48,9 +67,13 @@
 //
 // Run returns a Result: a Summary (node-hours and cost, pod-seconds pending
 // and pending under load, time above target, scale events, peaks, per
-// workload and per group) and Series sampled every Scenario.Sample (load,
-// desired, ready and pending replicas, utilization per workload; ready and
-// target nodes per group). WriteJSON, WriteCSV, WriteTable (several results
-// side by side) and WriteSVG (replicas, pending pods and nodes over time in
-// one chart, comparison runs dashed) write it.
+// workload — with its longest pod wait, pods pending at the end, why its
+// pods fit no group and when its HPA could not act — and per group) and
+// Series sampled every Scenario.Sample (load, desired, ready and pending
+// replicas, utilization, and memory, requests per pod and queue when
+// modelled, per workload; ready and target nodes per group). WriteJSON,
+// WriteCSV (streamed), WriteTable (several results side by side, notes
+// below) and WriteSVG (cluster and per-workload panels over time, lines
+// downsampled to 2 000 points keeping peaks, comparison runs dashed) write
+// it.
 package cluster
