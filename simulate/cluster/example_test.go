@@ -71,4 +71,7 @@ func ExampleWriteTable() {
 	//                   node scale-ups         1         4
 	//                 node scale-downs         6         5
 	//                  failed launches         0         0
+	//
+	// ! hpa+cron/web: HPA could not act in 6 sync(s) from 0s to 1m15s: FailedGetResourceMetric: the HPA was unable to compute the replica count: failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)
+	// ! hpa-only/web: HPA could not act in 6 sync(s) from 0s to 1m15s: FailedGetResourceMetric: the HPA was unable to compute the replica count: failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)
 }
