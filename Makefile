@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet fmt-check unit cover bench fuzz
+.PHONY: test vet fmt-check unit cover bench fuzz chromium
 
 ## test: formatting check, go vet, and every test (with fuzz seed corpora) under the race detector.
 test: fmt-check vet unit
@@ -14,8 +14,15 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-unit:
-	$(GO) test -race $(PKGS)
+unit: chromium
+	KSCALE_REQUIRE_CHROMIUM=$$(command -v chromium >/dev/null 2>&1 && echo 1) $(GO) test -race $(PKGS)
+
+## chromium: Debian's headless browser, which the simulate/cluster HTML report test drives; installed when missing and root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	  else echo "chromium is missing and cannot be installed here: the HTML report test will be skipped"; fi; }
 
 ## cover: per-package statement coverage.
 cover:

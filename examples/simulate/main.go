@@ -1,8 +1,8 @@
 // Command simulate replays a day of load through kscale's pod and node
 // autoscaling — the hpa package's HPA, schedule's cron pre-scaling and
 // simulate's cluster-autoscaler on node groups with provisioning delays —
-// and reports what happened: a summary table, an SVG chart and the series
-// as JSON and CSV.
+// and reports what happened: a summary table, an SVG chart, the series as
+// JSON and CSV, and with -html a self-contained HTML report.
 //
 // With no flags it runs the built-in scenario (a diurnal web service with a
 // morning peak, a CPU HPA, a cron pre-scale before the peak, on-demand and
@@ -54,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fl.Int64Var(&lim.MaxCSVBytes, "max-csv-bytes", def.MaxCSVBytes, "refuse larger CSV traces")
 	fl.Int64Var(&lim.MaxSeriesValues, "max-series", def.MaxSeriesValues, "refuse runs whose series would hold more values")
 	maxOutput := fl.Int64("max-output-bytes", 512<<20, "refuse runs whose JSON and CSV files would be larger in all (estimated before the run)")
+	htmlOut := fl.Bool("html", false, "also write report.html: one self-contained page with the table, interactive charts and the scenarios")
 	outside := fl.Bool("allow-outside-csv", false, "let a scenario's csvFile leave the scenario's directory")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -140,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	written, err := write(*out, results)
+	written, err := write(*out, results, *htmlOut)
 	if err != nil {
 		return err
 	}
@@ -164,7 +165,7 @@ func hint(err error) error {
 	return err
 }
 
-func write(dir string, results []*cluster.Result) ([]string, error) {
+func write(dir string, results []*cluster.Result, withHTML bool) ([]string, error) {
 	var written []string
 	// Each file is written beside its name and renamed into place, so a
 	// failure never leaves a partial file.
@@ -172,6 +173,11 @@ func write(dir string, results []*cluster.Result) ([]string, error) {
 		p := filepath.Join(dir, name)
 		w, err := os.CreateTemp(dir, "."+name+".*")
 		if err != nil {
+			return err
+		}
+		if err := w.Chmod(0o644); err != nil {
+			w.Close()
+			os.Remove(w.Name())
 			return err
 		}
 		bw := bufio.NewWriterSize(w, 64<<10)
@@ -194,6 +200,9 @@ func write(dir string, results []*cluster.Result) ([]string, error) {
 	}
 	var errs []error
 	errs = append(errs, create("chart.svg", func(w io.Writer) error { return cluster.WriteSVG(w, results...) }))
+	if withHTML {
+		errs = append(errs, create("report.html", func(w io.Writer) error { return cluster.WriteHTML(w, results...) }))
+	}
 	for _, r := range results {
 		base := fileName(r.Scenario)
 		errs = append(errs, create(base+".json", r.WriteJSON), create(base+".csv", r.WriteCSV))

@@ -25,8 +25,14 @@ func TestRunWritesOutputs(t *testing.T) {
 	if err := run([]string{"-scenario", "missing.yaml"}, &out, &errOut); err == nil {
 		t.Fatal("missing scenario accepted")
 	}
-	if err := run([]string{"-q", "-compare", "none", "-out", dir, "-duration", "1h"}, &out, &errOut); err != nil {
+	if err := run([]string{"-q", "-compare", "none", "-out", dir, "-duration", "1h", "-html"}, &out, &errOut); err != nil {
 		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !bytes.Contains(b, []byte("<!DOCTYPE html>")) {
+		t.Errorf("report.html: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 6 {
+		t.Errorf("%d files in the output directory (a temporary left behind?)", len(entries))
 	}
 }
 

@@ -25,6 +25,8 @@ type Result struct {
 	Duration Duration  `json:"duration"`
 	Summary  Summary   `json:"summary"`
 	Series   Series    `json:"series"`
+
+	scenario *Scenario // as run, for WriteHTML
 }
 
 // Summary totals a run.
@@ -411,20 +413,9 @@ func WriteTable(w io.Writer, results ...*Result) error {
 		fmt.Fprint(tw, r.Scenario+"\t")
 	}
 	fmt.Fprintln(tw)
-	fl := func(v float64, d int) string { return strconv.FormatFloat(v, 'f', d, 64) }
-	row("node-hours", func(s *Summary) string { return fl(s.NodeHours, 1) })
-	row("cost ($)", func(s *Summary) string { return fl(s.Cost, 2) })
-	row("peak nodes", func(s *Summary) string { return strconv.Itoa(s.PeakNodes) })
-	row("pod-seconds pending", func(s *Summary) string { return fl(s.PendingPodSeconds, 0) })
-	row("max pending pods", func(s *Summary) string { return strconv.Itoa(s.MaxPendingPods) })
-	row("pod-seconds pending under load", func(s *Summary) string { return fl(s.PendingUnderLoadSeconds, 0) })
-	row("max pod wait (s)", func(s *Summary) string { return strconv.FormatInt(s.MaxPodWait, 10) })
-	row("seconds above target", func(s *Summary) string { return fl(s.AboveTargetSeconds, 0) })
-	row("peak replicas", func(s *Summary) string { return strconv.Itoa(s.PeakReplicas) })
-	row("workload scale events", func(s *Summary) string { return strconv.Itoa(s.WorkloadScaleEvents) })
-	row("node scale-ups", func(s *Summary) string { return strconv.Itoa(s.NodeScaleUps) })
-	row("node scale-downs", func(s *Summary) string { return strconv.Itoa(s.NodeScaleDowns) })
-	row("failed launches", func(s *Summary) string { return strconv.Itoa(s.FailedLaunches) })
+	for _, r := range tableRows() {
+		row(r.name, r.f)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -435,31 +426,36 @@ func WriteTable(w io.Writer, results ...*Result) error {
 // that fit no group or were still waiting at the end, and HPAs that could
 // not act.
 func writeNotes(w io.Writer, results []*Result) error {
-	var b strings.Builder
+	ns := notes(results)
+	if len(ns) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, "\n! "+strings.Join(ns, "\n! ")+"\n")
+	return err
+}
+
+func notes(results []*Result) []string {
+	var out []string
 	for _, r := range results {
 		for _, ws := range r.Summary.Workloads {
 			who := r.Scenario + "/" + ws.Name
 			if ws.Unschedulable != "" {
-				fmt.Fprintf(&b, "! %s: its pods %s\n", who, ws.Unschedulable)
+				out = append(out, fmt.Sprintf("%s: its pods %s", who, ws.Unschedulable))
 			}
 			if ws.PendingAtEnd > 0 {
-				fmt.Fprintf(&b, "! %s: %d pod(s) still pending at the end (max wait %ds counts them)\n", who, ws.PendingAtEnd, ws.MaxPodWait)
+				out = append(out, fmt.Sprintf("%s: %d pod(s) still pending at the end (max wait %ds counts them)", who, ws.PendingAtEnd, ws.MaxPodWait))
 			}
 			for _, is := range ws.HPAIssues {
 				what := "could not act"
 				if !is.Blocked {
 					what = "scaled without a metric"
 				}
-				fmt.Fprintf(&b, "! %s: HPA %s in %d sync(s) from %s to %s: %s: %s\n", who, what, is.Syncs,
-					time.Duration(is.First)*time.Second, time.Duration(is.Last)*time.Second, is.Reason, is.Message)
+				out = append(out, fmt.Sprintf("%s: HPA %s in %d sync(s) from %s to %s: %s: %s", who, what, is.Syncs,
+					time.Duration(is.First)*time.Second, time.Duration(is.Last)*time.Second, is.Reason, is.Message))
 			}
 		}
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	_, err := io.WriteString(w, "\n"+b.String())
-	return err
+	return out
 }
 
 // noteHPA records why an HPA sync could not act (or acted without some

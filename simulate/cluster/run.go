@@ -324,7 +324,7 @@ func (s *sim) registerRunning(g *grp) {
 
 func (s *sim) run(ctx context.Context) (*Result, error) {
 	sc := s.sc
-	s.res = &Result{Scenario: sc.Name, Start: sc.Start, Duration: Duration{time.Duration(s.total) * time.Second}}
+	s.res = &Result{Scenario: sc.Name, Start: sc.Start, Duration: Duration{time.Duration(s.total) * time.Second}, scenario: sc}
 	s.initSeries()
 	period := int64(sc.HPA.SyncPeriod.Duration / time.Second)
 	scan := int64(sc.ClusterAutoscaler.ScanInterval.Duration / time.Second)
