@@ -75,3 +75,46 @@ func ExampleWriteTable() {
 	// ! hpa+cron/web: HPA could not act in 6 sync(s) from 0s to 1m15s: FailedGetResourceMetric: the HPA was unable to compute the replica count: failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)
 	// ! hpa-only/web: HPA could not act in 6 sync(s) from 0s to 1m15s: FailedGetResourceMetric: the HPA was unable to compute the replica count: failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)
 }
+
+// Bad input is refused before anything runs, every problem by its path.
+func ExampleParse_refused() {
+	_, err := cluster.Parse([]byte(`
+name: typo
+hpa: {syncPeriod: 500ms}
+workloads:
+  - name: web
+    cpu: 1e308
+    memory: 512Mi
+    service: {cpuPerRequest: 5m}
+    load: {type: csv, csv: "0s,100\n1h,NaN"}
+groups:
+  - {name: pool, cpu: 4, memory: 16Gi, max: 10, pricePerHour: -1, maxPods: -5}
+`))
+	fmt.Println(err)
+	// Output:
+	// cluster: invalid scenario:
+	//   hpa.syncPeriod: 500ms is not a whole number of seconds: the simulator steps in seconds
+	//   workloads[0].cpu: "1e+308" is over 100000
+	//   workloads[0].load: csv line 2: rps is not a finite number
+	//   groups[0].maxPods: -5 must not be negative
+	//   groups[0].pricePerHour: -1 must not be below 0
+}
+
+// An HPA on requests per second: the Pods metric requests_per_second is
+// each ready pod's share of the load, read as from the custom metrics API.
+func ExampleRun_requestsPerSecond() {
+	sc, err := cluster.Builtin("rps")
+	if err != nil {
+		panic(err)
+	}
+	r, err := cluster.Run(context.Background(), sc, cluster.Options{})
+	if err != nil {
+		panic(err)
+	}
+	web := r.Series.Workloads[0]
+	at := 9 * 60 // 09:00, the peak
+	fmt.Printf("09:00: %.0f requests/s, %d replicas, %.1f requests/s a pod, %.0f %% CPU\n",
+		web.Load[at], web.Desired[at], web.RPSPerPod[at], web.Utilization[at])
+	// Output:
+	// 09:00: 2000 requests/s, 40 replicas, 50.0 requests/s a pod, 54 % CPU
+}
