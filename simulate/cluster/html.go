@@ -327,6 +327,13 @@ pre { background: #f6f6f6; padding: 8px; overflow: auto; max-height: 400px; }
       });
     });
     document.body.setAttribute("data-rendered", String(document.querySelectorAll("polyline.series").length));
+    if (location.hash === "#hover-test") {
+      // For the report's own test: hover the middle of the first chart.
+      var svg = document.querySelector("svg.plot");
+      var r = svg.getBoundingClientRect();
+      svg.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true}));
+      document.body.setAttribute("data-hover", svg.parentNode.querySelector(".tip").innerText);
+    }
   } catch (e) {
     fail(e && e.stack ? e.stack : e);
   }

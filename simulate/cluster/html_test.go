@@ -127,6 +127,12 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if got, _ := strconv.Atoi(string(m[1])); got != want || bytes.Count(dom, []byte(`<polyline class="series"`)) != want {
 		t.Fatalf("%s series drawn, %d polylines; want %d", m[1], bytes.Count(dom, []byte(`<polyline class="series"`)), want)
 	}
+	// Hovering a chart shows the time and each line's value.
+	dom, _ = runChromium(t, bin, "--dump-dom", "file://"+file+"#hover-test")
+	hm := regexp.MustCompile(`data-hover="([^"]*)"`).FindSubmatch(dom)
+	if hm == nil || !regexp.MustCompile(`^1/5 \d\d:\d\d\s+desired: \d+\s+ready: \d+\s+pending: \d+$`).Match(bytes.TrimSpace(hm[1])) {
+		t.Fatalf("hover: %q", hm)
+	}
 	// The screenshot is not blank: the chart colours are on it.
 	shot := filepath.Join(dir, "shot.png")
 	runChromium(t, bin, "--screenshot="+shot, "file://"+file)
