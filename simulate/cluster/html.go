@@ -148,9 +148,9 @@ func htmlCharts(r *Result) []htmlChart {
 	return charts
 }
 
-// HTMLSeriesCount is the number of chart lines WriteHTML draws for r (for
+// htmlSeriesCount is the number of chart lines WriteHTML draws for r (for
 // checking a rendered report).
-func HTMLSeriesCount(r *Result) int {
+func htmlSeriesCount(r *Result) int {
 	n := 0
 	for _, c := range htmlCharts(r) {
 		n += len(c.Lines)

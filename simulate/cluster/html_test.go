@@ -53,8 +53,8 @@ func TestHTMLIsSelfContained(t *testing.T) {
 				}
 			}
 		}
-		if n != HTMLSeriesCount(r) {
-			t.Errorf("%d lines, want %d", n, HTMLSeriesCount(r))
+		if n != htmlSeriesCount(r) {
+			t.Errorf("%d lines, want %d", n, htmlSeriesCount(r))
 		}
 	}
 	for _, want := range []string{"<h2>Scenario hpa-only as run</h2>", "morning-peak", "node-hours", "HPA could not act",
@@ -119,7 +119,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if m := regexp.MustCompile(`data-errors="([^"]*)"`).FindSubmatch(dom); m == nil || len(m[1]) != 0 {
 		t.Fatalf("script errors: %q", m)
 	}
-	want := HTMLSeriesCount(a) + HTMLSeriesCount(b)
+	want := htmlSeriesCount(a) + htmlSeriesCount(b)
 	m := regexp.MustCompile(`data-rendered="(\d+)"`).FindSubmatch(dom)
 	if m == nil {
 		t.Fatal("the charts were not drawn (no data-rendered)")
