@@ -56,3 +56,31 @@ func BenchmarkDay(b *testing.B) {
 	b.ReportMetric(float64(r.Summary.PeakNodes), "peak-nodes")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 }
+
+// BenchmarkRPSDay runs the built-in rps scenario (Pods, External and CPU
+// metrics, a memory model and a queue) for a day: the cost of building
+// the metrics API values every sync.
+func BenchmarkRPSDay(b *testing.B) {
+	sc, err := Builtin("rps")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Run(context.Background(), sc, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse reads the built-in default scenario strictly.
+func BenchmarkParse(b *testing.B) {
+	data, err := builtin.ReadFile("scenarios/default.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
