@@ -48,8 +48,9 @@ const (
 // more than maxPages pages are all ErrInvalidResponse. Items repeated
 // next to new ones (a listing that shifted while it was read) are skipped.
 type pager struct {
-	what string // "ess:DescribeScalingInstances of asg-1"
-	seen map[string]bool
+	what  string // "ess:DescribeScalingInstances of asg-1"
+	limit int    // most items the listing may have; 0 means maxPages*pageSize
+	seen  map[string]bool
 }
 
 // page checks one answer to page asked; fresh[i] is false for items
@@ -58,9 +59,13 @@ func (pg *pager) page(asked, echoed, total int, ids []string) (fresh []bool, don
 	fail := func(format string, args ...any) ([]bool, bool, error) {
 		return nil, false, fmt.Errorf("%s: %w: page %d: %s", pg.what, ErrInvalidResponse, asked, fmt.Sprintf(format, args...))
 	}
+	limit := pg.limit
+	if limit <= 0 || limit > maxPages*pageSize {
+		limit = maxPages * pageSize
+	}
 	switch {
-	case total < 0 || total > maxPages*pageSize:
-		return fail("TotalCount %d is outside [0, %d]", total, maxPages*pageSize)
+	case total < 0 || total > limit:
+		return fail("TotalCount %d is outside [0, %d]", total, limit)
 	case echoed != 0 && echoed != asked:
 		return fail("answered with page %d", echoed)
 	case len(ids) > pageSize:
@@ -204,7 +209,8 @@ func (l *loader) load(ctx context.Context) (map[string]*groupState, []string, er
 			g.tags[k] = v
 		}
 		if sg.TotalInstanceCount > 0 || sg.TotalCapacity > 0 || sg.PendingCapacity > 0 || sg.RemovingCapacity > 0 {
-			if g.instances, err = l.instances(ctx, g.id); err != nil {
+			limit := instanceLimit(max(sg.MaxSize, sg.TotalCapacity, sg.TotalInstanceCount))
+			if g.instances, err = l.instances(ctx, g.id, limit); err != nil {
 				if errors.Is(err, ErrInvalidResponse) {
 					groups[g.id] = &groupState{id: g.id, err: err}
 					continue
@@ -385,10 +391,14 @@ func (l *loader) loadInstanceTypes(ctx context.Context) error {
 	return nil
 }
 
-// instances reads a group's instances, 50 per page.
-func (l *loader) instances(ctx context.Context, group string) ([]instanceState, error) {
+// instanceLimit is how many instances a group of size n may list: n, and
+// slack for launches and removals while it is read.
+func instanceLimit(n int) int { return n + 2*pageSize }
+
+// instances reads a group's instances, 50 per page, at most limit.
+func (l *loader) instances(ctx context.Context, group string, limit int) ([]instanceState, error) {
 	var out []instanceState
-	pg := pager{what: "ess:DescribeScalingInstances of " + group}
+	pg := pager{what: "ess:DescribeScalingInstances of " + group, limit: limit}
 	for page := 1; ; page++ {
 		req := ess.CreateDescribeScalingInstancesRequest()
 		req.ScalingGroupId = group

@@ -223,14 +223,14 @@ func (g *Group) DecreaseTargetSize(ctx context.Context, delta int) error {
 	}
 	g.p.actMu.Lock()
 	defer g.p.actMu.Unlock()
-	l := &loader{p: g.p}
-	insts, err := l.instances(ctx, g.id)
-	if err != nil {
-		return g.fail(op, err)
-	}
-	target, minSize, _, err := g.sizes(op)
+	target, minSize, maxSize, err := g.sizes(op)
 	if err != nil {
 		return err
+	}
+	l := &loader{p: g.p}
+	insts, err := l.instances(ctx, g.id, instanceLimit(maxSize))
+	if err != nil {
+		return g.fail(op, err)
 	}
 	fresh := &groupState{instances: insts}
 	if live := fresh.live(); target-delta < live {

@@ -17,17 +17,24 @@ type Middleware func(next http.Handler) http.Handler
 
 // Use adds middleware; the first added is the outermost. Faults, latency
 // and RAM enforcement still apply inside it.
+// Each middleware is called once here to wrap the API, so state it keeps
+// across requests belongs in its closure.
 func (s *Server) Use(m ...Middleware) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.middleware = append(s.middleware, m...)
+	var h http.Handler = http.HandlerFunc(s.serveAction)
+	for i := len(s.middleware) - 1; i >= 0; i-- {
+		h = s.middleware[i](h)
+	}
+	s.chain = h
 }
 
 // ClearMiddleware removes every middleware added with Use.
 func (s *Server) ClearMiddleware() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.middleware = nil
+	s.middleware, s.chain = nil, nil
 }
 
 // only applies m to requests for action ("" for every action).
