@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -283,6 +284,12 @@ func TestBrokenOKResponses(t *testing.T) {
 		}), []error{ess.ErrInvalidResponse}, "without a RequestId"},
 		{"error code", esstest.ErrorIn200("ess:DescribeScalingGroups", "InternalError", "The request processing has failed due to some unknown error."),
 			[]error{ess.ErrInvalidResponse}, "InternalError"},
+		{"not JSON", func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = w.Write([]byte("<html>502 Bad Gateway</html>"))
+			})
+		}, nil, "JsonUnmarshalError"},
 		{"throttling code", esstest.ErrorIn200("ess:DescribeScalingGroups", "Throttling.User", "Request was denied due to user flow control."),
 			[]error{ess.ErrInvalidResponse, nodegroup.ErrThrottled}, "Throttling.User"},
 	} {
@@ -398,5 +405,21 @@ func TestManyInstancePages(t *testing.T) {
 	ns, err := e.group(t, "bad").Nodes(t.Context())
 	if err != nil || len(ns) != 120 {
 		t.Fatalf("%d nodes, %v", len(ns), err)
+	}
+}
+
+// A delta that would overflow target+delta is refused as above MaxSize,
+// not wrapped into a negative target.
+func TestIncreaseSizeHugeDelta(t *testing.T) {
+	e := newHostileEnv(t, 3)
+	g := e.group(t, "good")
+	if err := g.IncreaseSize(t.Context(), math.MaxInt); !errors.Is(err, nodegroup.ErrAtMax) {
+		t.Fatalf("IncreaseSize(MaxInt): %v", err)
+	}
+	if err := g.DecreaseTargetSize(t.Context(), math.MaxInt); err == nil {
+		t.Fatal("DecreaseTargetSize(MaxInt) succeeded")
+	}
+	if d := e.srv.Desired("good"); d != 2 {
+		t.Errorf("desired %d, want 2", d)
 	}
 }

@@ -63,8 +63,10 @@ type Config struct {
 	RemoveDelay time.Duration
 	// AccessKeys maps AccessKeyId to AccessKeySecret. When set, requests
 	// must carry a valid HMAC-SHA1 signature from one of them
-	// (InvalidAccessKeyId.NotFound, SignatureDoesNotMatch otherwise);
-	// when empty, signatures are not checked.
+	// (InvalidAccessKeyId.NotFound, SignatureDoesNotMatch otherwise), a
+	// Timestamp within SignatureWindow of Now (InvalidTimeStamp.Expired)
+	// and a SignatureNonce not used in that window (SignatureNonceUsed);
+	// when empty, none of this is checked.
 	AccessKeys map[string]string
 	// InstanceTypes are known from the start; default DefaultInstanceTypes.
 	InstanceTypes []InstanceType
