@@ -211,7 +211,7 @@ func (l *loader) load(ctx context.Context) (map[string]*groupState, []string, er
 		if sg.TotalInstanceCount > 0 || sg.TotalCapacity > 0 || sg.PendingCapacity > 0 || sg.RemovingCapacity > 0 {
 			limit := instanceLimit(max(sg.MaxSize, sg.TotalCapacity, sg.TotalInstanceCount))
 			if g.instances, err = l.instances(ctx, g.id, limit); err != nil {
-				if errors.Is(err, ErrInvalidResponse) {
+				if groupFault(err) {
 					groups[g.id] = &groupState{id: g.id, err: err}
 					continue
 				}
@@ -220,7 +220,7 @@ func (l *loader) load(ctx context.Context) (map[string]*groupState, []string, er
 		}
 		if g.desired > g.live() {
 			if g.failure, err = l.lastFailure(ctx, g.id); err != nil {
-				if errors.Is(err, ErrInvalidResponse) {
+				if groupFault(err) {
 					groups[g.id] = &groupState{id: g.id, err: err}
 					continue
 				}
@@ -231,6 +231,13 @@ func (l *loader) load(ctx context.Context) (map[string]*groupState, []string, er
 		order = append(order, g.id)
 	}
 	return groups, order, nil
+}
+
+// groupFault tells a garbage answer about one group, which makes only that
+// group unusable, from a failed call (throttling included), which fails the
+// whole load.
+func groupFault(err error) bool {
+	return errors.Is(err, ErrInvalidResponse) && !errors.Is(err, nodegroup.ErrThrottled)
 }
 
 // lcall is call, counted in the loader's LoadStats.
