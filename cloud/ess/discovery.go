@@ -72,7 +72,7 @@ func (pg *pager) page(asked, echoed, total int, ids []string) (fresh []bool, don
 		return fail("%d items on a page of %d", len(ids), pageSize)
 	}
 	if pg.seen == nil {
-		pg.seen = map[string]bool{}
+		pg.seen = make(map[string]bool, min(total, limit)) // total ≤ limit, checked above
 	}
 	fresh = make([]bool, len(ids))
 	n := 0
@@ -180,7 +180,7 @@ func (l *loader) load(ctx context.Context) (map[string]*groupState, []string, er
 	for _, id := range missing {
 		groups[id] = &groupState{id: id, err: fmt.Errorf("%w: scaling group %s does not exist in %s", nodegroup.ErrNotFound, id, l.p.cfg.Region)}
 	}
-	good := raw[:0:0]
+	good := raw[:0] // filtered in place: raw is ours
 	for _, sg := range raw {
 		if err := checkGroup(sg); err != nil {
 			groups[sg.ScalingGroupId] = &groupState{id: sg.ScalingGroupId, err: err}

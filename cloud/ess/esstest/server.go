@@ -251,16 +251,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h == nil {
-		h = http.HandlerFunc(s.serveAction)
+		s.serve(w, action, p)
+		return
 	}
 	h.ServeHTTP(w, r)
 }
 
-// serveAction runs the authenticated request against the emulated API.
+// serveAction runs the authenticated request, as middleware left it,
+// against the emulated API.
 func (s *Server) serveAction(w http.ResponseWriter, r *http.Request) {
-	p := formParams(r)
+	s.serve(w, Action(r), formParams(r))
+}
+
+func (s *Server) serve(w http.ResponseWriter, action string, p params) {
 	reqID := requestID(p)
-	action := Action(r)
 	s.mu.Lock()
 	body, err := s.handle(action, p)
 	s.mu.Unlock()
