@@ -2,6 +2,7 @@ package esstest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -82,7 +83,7 @@ func RewriteJSON(action string, edit func(r *http.Request, body map[string]any))
 // as a broken server can.
 func IgnorePageNumber(action string) Middleware {
 	rewrite := RewriteJSON(action, func(r *http.Request, body map[string]any) {
-		if asked := r.Form.Get("esstest-asked-page"); asked != "" {
+		if asked, ok := r.Context().Value(askedPage{}).(string); ok && asked != "" {
 			if n, err := strconv.Atoi(asked); err == nil {
 				body["PageNumber"] = n
 			}
@@ -91,12 +92,16 @@ func IgnorePageNumber(action string) Middleware {
 	return func(next http.Handler) http.Handler {
 		inner := rewrite(next)
 		return only(action, func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-			r.Form.Set("esstest-asked-page", r.Form.Get("PageNumber"))
+			r = r.WithContext(context.WithValue(r.Context(), askedPage{}, r.Form.Get("PageNumber")))
 			r.Form.Set("PageNumber", "1")
 			inner.ServeHTTP(w, r)
 		})(next)
 	}
 }
+
+// askedPage carries the PageNumber a request asked for past
+// IgnorePageNumber.
+type askedPage struct{}
 
 // EmptyBody answers requests for action with HTTP 200 and no body.
 func EmptyBody(action string) Middleware {
