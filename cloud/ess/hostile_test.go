@@ -423,3 +423,24 @@ func TestIncreaseSizeHugeDelta(t *testing.T) {
 		t.Errorf("desired %d, want 2", d)
 	}
 }
+
+// A scaling configuration with an impossible system disk fails its
+// group's template, naming the configuration.
+func TestAbsurdSystemDisk(t *testing.T) {
+	srv := newServer(t, esstest.Config{})
+	id := srv.AddGroup(esstest.Group{MaxSize: 3, Configuration: esstest.Configuration{ID: "asc-bad", InstanceTypes: []string{"ecs.g7.large"}}})
+	for _, size := range []int{-40, 1 << 40} {
+		srv.ClearMiddleware()
+		srv.Use(esstest.RewriteJSON("ess:DescribeScalingConfigurations", func(r *http.Request, body map[string]any) {
+			for _, c := range body["ScalingConfigurations"].(map[string]any)["ScalingConfiguration"].([]any) {
+				c.(map[string]any)["SystemDiskSize"] = size
+			}
+		}))
+		p := newProvider(t, config(srv, newClock(), id))
+		gs, _ := p.NodeGroups(t.Context())
+		if _, err := gs[0].Template(t.Context()); !errors.Is(err, ess.ErrInvalidResponse) || !strings.Contains(err.Error(), "asc-bad") ||
+			!strings.Contains(err.Error(), fmt.Sprint("SystemDiskSize ", size)) {
+			t.Errorf("SystemDiskSize %d: %v", size, err)
+		}
+	}
+}
