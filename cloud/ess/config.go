@@ -41,6 +41,34 @@ const (
 	ScalingRules ScaleMode = "ScalingRules"
 )
 
+// ScaleModeError is returned (wrapped) by size changes when the RAM policy
+// denies an action the scale mode needs. It wraps the denial, so
+// errors.Is(err, ErrAccessDenied) holds.
+type ScaleModeError struct {
+	Mode        ScaleMode // the mode in use
+	Action      string    // the denied action, e.g. "ess:ScaleWithAdjustment"
+	Alternative ScaleMode // the mode that does without Action
+	Err         error     // the denial
+}
+
+// modeActions are the actions each scale mode needs beyond the describes
+// and ess:RemoveInstances.
+var modeActions = map[ScaleMode]string{
+	ScaleWithAdjustment: "ess:ScaleWithAdjustment (ram-policy.json)",
+	ScalingRules:        "ess:DescribeScalingRules, ess:CreateScalingRule, ess:ModifyScalingRule and ess:ExecuteScalingRule (ram-policy-rules.json)",
+}
+
+func (e *ScaleModeError) Error() string {
+	hint := ""
+	if e.Mode == ScaleWithAdjustment {
+		hint = ", or set Config.FallbackToScalingRules"
+	}
+	return fmt.Sprintf("scale mode %s needs %s, which the RAM policy denies: grant it, or set Config.ScaleMode to %s, which needs %s instead%s: %v",
+		e.Mode, e.Action, e.Alternative, modeActions[e.Alternative], hint, e.Err)
+}
+
+func (e *ScaleModeError) Unwrap() error { return e.Err }
+
 // Defaults of Config.
 const (
 	DefaultRefreshInterval         = time.Minute
@@ -78,6 +106,14 @@ type Config struct {
 
 	// ScaleMode defaults to ScaleWithAdjustment.
 	ScaleMode ScaleMode
+	// FallbackToScalingRules, in ScaleWithAdjustment mode, switches the
+	// Provider to ScalingRules for the rest of its life the first time the
+	// RAM policy denies ess:ScaleWithAdjustment (Forbidden.RAM), and makes
+	// that size change with the rule actions instead. The RAM policy that
+	// cluster-autoscaler's Alibaba Cloud documentation gives grants the rule
+	// actions but not ScaleWithAdjustment. Without it such a denial is a
+	// *ScaleModeError saying what to grant or to set.
+	FallbackToScalingRules bool
 
 	// RefreshInterval is how long Refresh trusts its cache (groups, sizes,
 	// instances), default 1 minute.

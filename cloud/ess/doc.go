@@ -24,6 +24,24 @@
 // reservations (Config.Reservations). With several instance types the
 // capacity is the element-wise minimum over them.
 //
+// What the cloud answers is distrusted. A 200 with an empty body, without a
+// RequestId or carrying an error Code is an error wrapping
+// ErrInvalidResponse, never "no groups"; the first two are retried like a
+// 5xx, an error Code as its code says (Throttling codes are throttling).
+// Listings end at the TotalCount of their answers; a TotalCount beyond what
+// the listing can hold (MaxGroupSize groups, a group's size plus slack for
+// its instances), a PageNumber other than the one asked for, or a page that
+// only repeats earlier items is an error after a bounded number of calls. A
+// group reporting impossible sizes (negative, above MaxGroupSize, MinSize >
+// MaxSize, DesiredCapacity outside [MinSize, MaxSize]) or whose instance
+// listing is garbage, and a named group the cloud does not return
+// (nodegroup.ErrNotFound), is dropped from NodeGroups and its handle returns
+// the error, while Refresh updates the other groups and returns one
+// *nodegroup.Error per bad group; New refuses to start with any.
+// Placeholders are bounded by MaxSize, so a reported size never drives an
+// allocation. Instance types with vCPUs, memory or GPUs out of range fail
+// the templates that use them, naming the type.
+//
 // Size changes: IncreaseSize and DecreaseTargetSize set an absolute
 // desired capacity, with ScaleWithAdjustment (AdjustmentType TotalCapacity)
 // or, with ScaleMode ScalingRules, by modifying and executing one
@@ -40,6 +58,17 @@
 // ram-policy.json (the default mode) and ram-policy-rules.json (ScaleMode
 // ScalingRules). Tests run the real SDK against the esstest emulator with
 // the policies enforced, so both are known to be sufficient and minimal.
+//
+// The policy cluster-autoscaler's Alibaba Cloud documentation gives
+// (ess:Describe*, ess:CreateScalingRule, ess:ModifyScalingRule,
+// ess:ExecuteScalingRule, ess:RemoveInstances, ess:DetachInstances,
+// ecs:DescribeInstanceTypes) does not grant ess:ScaleWithAdjustment, the
+// default mode's call. Under it, a size change fails with a
+// *ScaleModeError naming the denied action and the ScalingRules
+// alternative; set ScaleMode to ScalingRules, grant
+// ess:ScaleWithAdjustment, or set FallbackToScalingRules to switch modes on
+// the first denial (Provider.ScaleMode reports the mode in use). Both ways
+// are tested under that exact policy.
 //
 // Endpoints are explicit: Endpoint(product, region) unless ESSEndpoint and
 // ECSEndpoint override them; the SDK's location-service lookup is never

@@ -81,3 +81,40 @@ func Example_ramPolicy() {
 	// ScalingRules: denied=false
 	// ScaleWithAdjustment: denied=true
 }
+
+// Under the RAM policy cluster-autoscaler's documentation gives, which
+// lacks ess:ScaleWithAdjustment, the default mode fails with a
+// *ScaleModeError saying what to do; FallbackToScalingRules switches to
+// the scaling-rule actions the policy does grant.
+func Example_fallbackToScalingRules() {
+	srv := esstest.NewServer(esstest.Config{})
+	defer srv.Close()
+	id := srv.AddGroup(esstest.Group{MinSize: 0, MaxSize: 5, Size: 1,
+		Configuration: esstest.Configuration{InstanceTypes: []string{"ecs.g7.large"}}})
+	policy, _ := esstest.ParsePolicy([]byte(`{"Version":"1","Statement":[{"Effect":"Allow","Resource":"*","Action":[
+		"ess:Describe*","ess:CreateScalingRule","ess:ModifyScalingRule","ess:RemoveInstances",
+		"ess:ExecuteScalingRule","ess:DetachInstances","ecs:DescribeInstanceTypes"]}]}`))
+	srv.EnforcePolicy(policy)
+	ctx := context.Background()
+	cfg := ess.Config{Region: srv.Region(), AccessKeyID: "id", AccessKeySecret: "secret",
+		ESSEndpoint: srv.URL, ECSEndpoint: srv.URL, GroupIDs: []string{id}}
+	for _, fallback := range []bool{false, true} {
+		cfg.FallbackToScalingRules = fallback
+		p, err := ess.New(ctx, cfg)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		groups, _ := p.NodeGroups(ctx)
+		err = groups[0].IncreaseSize(ctx, 1)
+		var sme *ess.ScaleModeError
+		if errors.As(err, &sme) {
+			fmt.Printf("denied: %s needs %s; alternative %s\n", sme.Mode, sme.Action, sme.Alternative)
+			continue
+		}
+		fmt.Println("fallback:", err, "mode now", p.ScaleMode(), "desired", srv.Desired(id))
+	}
+	// Output:
+	// denied: ScaleWithAdjustment needs ess:ScaleWithAdjustment; alternative ScalingRules
+	// fallback: <nil> mode now ScalingRules desired 2
+}

@@ -89,7 +89,7 @@ func (g *Group) IncreaseSize(ctx context.Context, delta int) error {
 	if err != nil {
 		return err
 	}
-	if target+delta > maxSize {
+	if delta > maxSize-target {
 		return g.fail(op, fmt.Errorf("%w: %d + %d > %d", nodegroup.ErrAtMax, target, delta, maxSize))
 	}
 	if err := g.p.setTotal(ctx, g.id, target+delta); err != nil {
@@ -122,7 +122,7 @@ func (g *Group) DeleteNodes(ctx context.Context, providerIDs []string) error {
 		g.p.mu.Unlock()
 		return err
 	}
-	target, minSize, placeholders := st.desired, st.min, max(st.desired-st.live(), 0)
+	target, minSize, placeholders := st.desired, st.min, max(min(st.desired, st.max)-st.live(), 0)
 	states := make(map[string]nodegroup.InstanceState, len(st.instances))
 	for _, in := range st.instances {
 		states[in.id] = in.state
@@ -223,14 +223,14 @@ func (g *Group) DecreaseTargetSize(ctx context.Context, delta int) error {
 	}
 	g.p.actMu.Lock()
 	defer g.p.actMu.Unlock()
-	l := &loader{p: g.p}
-	insts, err := l.instances(ctx, g.id)
-	if err != nil {
-		return g.fail(op, err)
-	}
-	target, minSize, _, err := g.sizes(op)
+	target, minSize, maxSize, err := g.sizes(op)
 	if err != nil {
 		return err
+	}
+	l := &loader{p: g.p}
+	insts, err := l.instances(ctx, g.id, instanceLimit(maxSize))
+	if err != nil {
+		return g.fail(op, err)
 	}
 	fresh := &groupState{instances: insts}
 	if live := fresh.live(); target-delta < live {
@@ -269,7 +269,9 @@ func (g *Group) Nodes(ctx context.Context) ([]nodegroup.Instance, error) {
 		}
 		zone = c.zone
 	}
-	for n := range max(st.desired-st.live(), 0) {
+	// desired ≤ MaxSize ≤ MaxGroupSize was checked at refresh; min() keeps
+	// the bound should a group without desired capacity report more.
+	for n := range max(min(st.desired, st.max)-st.live(), 0) {
 		in := nodegroup.Instance{ProviderID: g.p.ProviderID(placeholderID(g.id, n)), State: nodegroup.InstanceCreating, Zone: zone, InstanceType: typ}
 		if st.failure != nil {
 			in.ErrorClass, in.ErrorMessage = st.failure.class, st.failure.message

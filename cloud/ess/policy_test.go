@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,93 @@ func TestPolicyEachActionNeeded(t *testing.T) {
 			})
 		}
 	}
+}
+
+// caPolicy is the RAM policy cluster-autoscaler's Alibaba Cloud
+// documentation tells operators to grant: ess:Describe*, the rule actions,
+// RemoveInstances, DetachInstances and ecs:DescribeInstanceTypes, but not
+// ess:ScaleWithAdjustment.
+const caPolicy = `{"Version":"1","Statement":[{"Effect":"Allow","Resource":"*","Action":["ess:Describe*",
+	"ess:CreateScalingRule","ess:ModifyScalingRule","ess:RemoveInstances","ess:ExecuteScalingRule",
+	"ess:DetachInstances","ecs:DescribeInstanceTypes"]}]}`
+
+// Under cluster-autoscaler's policy: ScalingRules works; the default mode
+// is denied with a *ScaleModeError naming ess:ScaleWithAdjustment and the
+// ScalingRules alternative; with FallbackToScalingRules the default mode
+// switches to the rules on the first denial and the whole flow works,
+// calling the denied action once only.
+func TestPolicyClusterAutoscaler(t *testing.T) {
+	pol, err := esstest.ParsePolicy([]byte(caPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("ScalingRules", func(t *testing.T) {
+		srv, clock, id := policyEnv(t, pol)
+		cfg := config(srv, clock, id)
+		cfg.ScaleMode = ess.ScalingRules
+		if err := flow(t.Context(), srv, clock, cfg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ScaleWithAdjustment", func(t *testing.T) {
+		srv, clock, id := policyEnv(t, pol)
+		err := flow(t.Context(), srv, clock, config(srv, clock, id))
+		var sme *ess.ScaleModeError
+		if !errors.As(err, &sme) || !errors.Is(err, ess.ErrAccessDenied) {
+			t.Fatalf("flow: %v, want a *ScaleModeError wrapping ErrAccessDenied", err)
+		}
+		if sme.Mode != ess.ScaleWithAdjustment || sme.Action != "ess:ScaleWithAdjustment" || sme.Alternative != ess.ScalingRules {
+			t.Errorf("ScaleModeError %+v", sme)
+		}
+		for _, want := range []string{"ess:ScaleWithAdjustment", "ScalingRules", "ess:ModifyScalingRule", "FallbackToScalingRules", "Forbidden.RAM"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("message does not name %s: %v", want, err)
+			}
+		}
+		if d := srv.Desired(id); d != 3 {
+			t.Errorf("desired %d after a denied scale-up, want 3", d)
+		}
+	})
+	t.Run("fallback", func(t *testing.T) {
+		srv, clock, id := policyEnv(t, pol)
+		cfg := config(srv, clock, id)
+		cfg.FallbackToScalingRules = true
+		p := newProvider(t, cfg)
+		if p.ScaleMode() != ess.ScaleWithAdjustment {
+			t.Fatalf("mode %s before any denial", p.ScaleMode())
+		}
+		if err := flow(t.Context(), srv, clock, cfg); err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.Calls()["ess:ScaleWithAdjustment"]; n != 1 {
+			t.Errorf("ess:ScaleWithAdjustment called %d times, want once (then the rules)", n)
+		}
+		gs, _ := p.NodeGroups(t.Context())
+		if err := gs[0].IncreaseSize(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		if p.ScaleMode() != ess.ScalingRules {
+			t.Errorf("mode %s after the denial, want ScalingRules", p.ScaleMode())
+		}
+		if n := srv.Calls()["ess:ScaleWithAdjustment"]; n != 2 {
+			t.Errorf("ess:ScaleWithAdjustment called %d times over two providers, want 2", n)
+		}
+	})
+	// The fallback does not hide a policy that allows neither mode.
+	t.Run("fallback denied too", func(t *testing.T) {
+		only, _ := esstest.ParsePolicy([]byte(`{"Version":"1","Statement":[{"Effect":"Allow","Resource":"*",
+			"Action":["ess:Describe*","ecs:DescribeInstanceTypes"]}]}`))
+		srv, clock, id := policyEnv(t, only)
+		cfg := config(srv, clock, id)
+		cfg.FallbackToScalingRules = true
+		p := newProvider(t, cfg)
+		gs, _ := p.NodeGroups(t.Context())
+		err := gs[0].IncreaseSize(t.Context(), 1)
+		var sme *ess.ScaleModeError
+		if !errors.As(err, &sme) || sme.Mode != ess.ScalingRules || sme.Action != "ess:CreateScalingRule" || sme.Alternative != ess.ScaleWithAdjustment {
+			t.Fatalf("IncreaseSize: %v (%+v)", err, sme)
+		}
+	})
 }
 
 // The custom policy commonly granted to self-built clusters (ess:Describe*,

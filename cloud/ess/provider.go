@@ -2,7 +2,9 @@ package ess
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +30,8 @@ type Provider struct {
 	rules    map[string]ruleRef // group ID → its TotalCapacity rule
 	fetched  time.Time
 	stale    bool
-	gen      uint64 // bumped by every size change
+	gen      uint64    // bumped by every size change
+	mode     ScaleMode // Config.ScaleMode, until a fallback
 	lastLoad LoadStats
 }
 
@@ -43,6 +46,10 @@ type groupState struct {
 	configID          string
 	instances         []instanceState
 	failure           *launchFailure // why the latest launch failed, when desired > live
+	// err is why the group is unusable (impossible sizes, garbage
+	// listings, gone); such a group has no other fields, is not listed by
+	// NodeGroups, and its methods return err.
+	err error
 }
 
 type instanceState struct {
@@ -73,11 +80,19 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{cfg: c, api: a, groups: map[string]*groupState{}, handles: map[string]*Group{}, byID: map[string]string{},
-		configs: map[string]*configuration{}, types: map[string]instanceType{}, rules: map[string]ruleRef{}}
+		configs: map[string]*configuration{}, types: map[string]instanceType{}, rules: map[string]ruleRef{}, mode: c.ScaleMode}
 	if err := p.Refresh(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// ScaleMode is the scale mode in use: Config.ScaleMode, or ScalingRules
+// once FallbackToScalingRules has switched to it.
+func (p *Provider) ScaleMode() ScaleMode {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mode
 }
 
 // ProviderID is the node providerID of an instance: <region>.<instance-id>.
@@ -138,7 +153,12 @@ func (p *Provider) NodeGroupForNode(ctx context.Context, providerID string) (nod
 
 // Refresh re-reads groups, sizes and instances when the cache is older than
 // RefreshInterval (or was invalidated by a size change that may not have
-// applied); otherwise it does nothing.
+// applied); otherwise it does nothing. When a call fails it returns the
+// error and keeps the last cache. Groups the cloud answers for with
+// impossible sizes or endless or repeated pages (ErrInvalidResponse), and
+// named groups it does not return (nodegroup.ErrNotFound), are dropped
+// from NodeGroups while the other groups are updated; Refresh then returns
+// one *nodegroup.Error per such group, joined, and their handles return it.
 func (p *Provider) Refresh(ctx context.Context) error {
 	p.refreshMu.Lock()
 	defer p.refreshMu.Unlock()
@@ -164,6 +184,12 @@ func (p *Provider) Refresh(ctx context.Context) error {
 	if err != nil {
 		return &nodegroup.Error{Op: "Refresh", Err: err}
 	}
+	var bad []error
+	for _, id := range sortedGroupIDs(groups) {
+		if g := groups[id]; g.err != nil {
+			bad = append(bad, &nodegroup.Error{Op: "Refresh", Group: id, Err: g.err})
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Configurations and instance types are good whatever happened meanwhile.
@@ -182,11 +208,21 @@ func (p *Provider) Refresh(ctx context.Context) error {
 		}
 	}
 	p.fetched, p.stale = now, false
-	p.lastLoad = LoadStats{Calls: l.calls, Groups: len(groups)}
+	p.lastLoad = LoadStats{Calls: l.calls, Groups: len(order)}
 	for _, g := range groups {
 		p.lastLoad.Instances += len(g.instances)
 	}
-	return nil
+	// The usable groups are in the cache; the others are reported.
+	return errors.Join(bad...)
+}
+
+func sortedGroupIDs(m map[string]*groupState) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // Invalidate makes the next Refresh re-read everything.
@@ -203,11 +239,15 @@ func (p *Provider) LastLoad() LoadStats {
 	return p.lastLoad
 }
 
-// state is the cached group, or an ErrNotFound error; call with p.mu held.
+// state is the cached group, or an ErrNotFound error, or the group's own
+// error when the last refresh found it unusable; call with p.mu held.
 func (p *Provider) state(op, id string) (*groupState, error) {
 	g := p.groups[id]
 	if g == nil {
 		return nil, &nodegroup.Error{Op: op, Group: id, Err: fmt.Errorf("%w: scaling group %s is no longer managed", nodegroup.ErrNotFound, id)}
+	}
+	if g.err != nil {
+		return nil, &nodegroup.Error{Op: op, Group: id, Err: g.err}
 	}
 	return g, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -29,9 +30,15 @@ func clientToken() string {
 // absolute value (AdjustmentType TotalCapacity), so repeating the call —
 // which the retry loop does on throttling and 5xx — can never scale twice;
 // the ClientToken makes the repeat return the first activity besides.
+//
+// A RAM denial of the mode's action is a *ScaleModeError; with
+// FallbackToScalingRules a denied ScaleWithAdjustment switches the
+// provider to ScalingRules and the change is made that way (the denied
+// call changed nothing, so this cannot apply it twice).
 func (p *Provider) setTotal(ctx context.Context, group string, total int) error {
 	var err error
-	if p.cfg.ScaleMode == ScalingRules {
+	mode := p.ScaleMode()
+	if mode == ScalingRules {
 		err = p.setTotalByRule(ctx, group, total)
 	} else {
 		req := ess.CreateScaleWithAdjustmentRequest()
@@ -40,7 +47,21 @@ func (p *Provider) setTotal(ctx context.Context, group string, total int) error 
 		req.AdjustmentValue = requests.NewInteger(total)
 		req.ClientToken = clientToken()
 		req.ActivityMetadata = `{"managedBy":"kscale"}`
-		err = p.api.do(ctx, "ess:ScaleWithAdjustment", req, func() error { _, err := p.api.ess.ScaleWithAdjustment(req); return err })
+		_, err = call(ctx, p.api, "ess:ScaleWithAdjustment", req, p.api.ess.ScaleWithAdjustment)
+		if errors.Is(err, ErrAccessDenied) && p.cfg.FallbackToScalingRules {
+			p.mu.Lock()
+			p.mode = ScalingRules
+			p.mu.Unlock()
+			mode = ScalingRules
+			err = p.setTotalByRule(ctx, group, total)
+		}
+	}
+	if denied := (*deniedAction)(nil); errors.As(err, &denied) {
+		alt := ScalingRules
+		if mode == ScalingRules {
+			alt = ScaleWithAdjustment
+		}
+		return &ScaleModeError{Mode: mode, Action: denied.action, Alternative: alt, Err: err}
 	}
 	switch code := errorCode(err); {
 	case err == nil:
@@ -62,7 +83,7 @@ func (p *Provider) setTotalByRule(ctx context.Context, group string, total int) 
 	mod.ScalingRuleId = r.id
 	mod.AdjustmentType = "TotalCapacity"
 	mod.AdjustmentValue = requests.NewInteger(total)
-	if err := p.api.do(ctx, "ess:ModifyScalingRule", mod, func() error { _, err := p.api.ess.ModifyScalingRule(mod); return err }); err != nil {
+	if _, err := call(ctx, p.api, "ess:ModifyScalingRule", mod, p.api.ess.ModifyScalingRule); err != nil {
 		if strings.Contains(errorCode(err), "NotFound") { // deleted behind our back
 			p.mu.Lock()
 			delete(p.rules, group)
@@ -73,7 +94,8 @@ func (p *Provider) setTotalByRule(ctx context.Context, group string, total int) 
 	exe := ess.CreateExecuteScalingRuleRequest()
 	exe.ScalingRuleAri = r.ari
 	exe.ClientToken = clientToken()
-	return p.api.do(ctx, "ess:ExecuteScalingRule", exe, func() error { _, err := p.api.ess.ExecuteScalingRule(exe); return err })
+	_, err = call(ctx, p.api, "ess:ExecuteScalingRule", exe, p.api.ess.ExecuteScalingRule)
+	return err
 }
 
 // rule finds or creates the group's rule named RuleName.
@@ -88,8 +110,7 @@ func (p *Provider) rule(ctx context.Context, group string) (ruleRef, error) {
 		req := ess.CreateDescribeScalingRulesRequest()
 		req.ScalingGroupId = group
 		req.ScalingRuleName = &[]string{RuleName}
-		var resp *ess.DescribeScalingRulesResponse
-		err := p.api.do(ctx, "ess:DescribeScalingRules", req, func() (err error) { resp, err = p.api.ess.DescribeScalingRules(req); return })
+		resp, err := call(ctx, p.api, "ess:DescribeScalingRules", req, p.api.ess.DescribeScalingRules)
 		if err != nil {
 			return ruleRef{}, false, err
 		}
@@ -111,8 +132,7 @@ func (p *Provider) rule(ctx context.Context, group string) (ruleRef, error) {
 		req.ScalingRuleType = "SimpleScalingRule"
 		req.AdjustmentType = "TotalCapacity"
 		req.AdjustmentValue = requests.NewInteger(0)
-		var resp *ess.CreateScalingRuleResponse
-		err := p.api.do(ctx, "ess:CreateScalingRule", req, func() (err error) { resp, err = p.api.ess.CreateScalingRule(req); return })
+		resp, err := call(ctx, p.api, "ess:CreateScalingRule", req, p.api.ess.CreateScalingRule)
 		switch {
 		case err == nil:
 			r = ruleRef{id: resp.ScalingRuleId, ari: resp.ScalingRuleAri}
@@ -141,5 +161,6 @@ func (p *Provider) removeInstances(ctx context.Context, group string, ids []stri
 	req.InstanceId = &list
 	req.DecreaseDesiredCapacity = requests.NewBoolean(true)
 	req.ClientToken = clientToken()
-	return p.api.do(ctx, "ess:RemoveInstances", req, func() error { _, err := p.api.ess.RemoveInstances(req); return err })
+	_, err := call(ctx, p.api, "ess:RemoveInstances", req, p.api.ess.RemoveInstances)
+	return err
 }

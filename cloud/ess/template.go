@@ -25,6 +25,7 @@ type instanceType struct {
 	memoryGiB float64
 	gpu       int64
 	arch      string // CpuArchitecture: X86, ARM
+	err       error  // why the reported type is unusable
 }
 
 // configuration is what the template needs from a scaling configuration.
@@ -42,12 +43,18 @@ func buildTemplate(c Config, cfg *configuration, types map[string]instanceType, 
 	if len(cfg.types) == 0 {
 		return nil, fmt.Errorf("scaling configuration %s names no instance type", cfg.id)
 	}
+	if cfg.diskGiB < 0 || cfg.diskGiB > maxSystemDiskGiB {
+		return nil, fmt.Errorf("%w: scaling configuration %s: SystemDiskSize %d GiB is outside [0, %d]", ErrInvalidResponse, cfg.id, cfg.diskGiB, maxSystemDiskGiB)
+	}
 	var capacity nodegroup.Resources
 	arch := "amd64"
 	for i, name := range cfg.types {
 		t, ok := types[name]
 		if !ok {
 			return nil, fmt.Errorf("instance type %s of scaling configuration %s is unknown to ecs:DescribeInstanceTypes", name, cfg.id)
+		}
+		if t.err != nil {
+			return nil, fmt.Errorf("scaling configuration %s: %w", cfg.id, t.err)
 		}
 		r := nodegroup.Resources{MilliCPU: t.cpu * 1000, Memory: int64(t.memoryGiB * (1 << 30))}
 		if t.gpu > 0 {

@@ -13,10 +13,24 @@
 // (Throttling, Throttling.User, ServiceUnavailable, Forbidden.RAM,
 // IncorrectCapacity.MaxSize, ...).
 //
+// With Config.AccessKeys set it authenticates as Alibaba Cloud's gateway
+// does: the HMAC-SHA1 signature (SignatureDoesNotMatch), the Timestamp
+// within 15 minutes of Config.Now (InvalidTimeStamp.Expired) and a
+// SignatureNonce not seen in that window (SignatureNonceUsed), all HTTP
+// 400. Nonces are forgotten when their Timestamp leaves the window.
+//
 // Faults: throttling, 5xx (optionally after the action took effect, a lost
 // response), latency, stock-outs per instance type and zone, and enforcement
 // of a RAM policy document. A per-action call counter shows how many calls a
 // client made. A Server is safe for concurrent use.
+//
+// Hostile mode: Use adds Middleware that sees each authenticated request
+// and may rewrite or replace its response, to test how a client copes with
+// a broken or lying API. RewriteJSON edits response bodies (absurd sizes,
+// wrong TotalCount), IgnorePageNumber serves the same full page forever,
+// EmptyBody answers 200 with nothing, ErrorIn200 answers 200 with an error
+// Code. Responses are checked against the SDK's response types
+// (shape_test.go), so the SDK reads every field the emulator sends.
 package esstest
 
 import (
@@ -49,12 +63,24 @@ type Config struct {
 	RemoveDelay time.Duration
 	// AccessKeys maps AccessKeyId to AccessKeySecret. When set, requests
 	// must carry a valid HMAC-SHA1 signature from one of them
-	// (InvalidAccessKeyId.NotFound, SignatureDoesNotMatch otherwise);
-	// when empty, signatures are not checked.
+	// (InvalidAccessKeyId.NotFound, SignatureDoesNotMatch otherwise), a
+	// Timestamp within SignatureWindow of Now (InvalidTimeStamp.Expired)
+	// and a SignatureNonce not used in that window (SignatureNonceUsed);
+	// when empty, none of this is checked.
 	AccessKeys map[string]string
 	// InstanceTypes are known from the start; default DefaultInstanceTypes.
 	InstanceTypes []InstanceType
+	// Now is the clock that signed requests' Timestamps are checked
+	// against and that SignatureNonces expire on, default time.Now. It is
+	// not the virtual clock of instance lifecycles (Start, Advance): the
+	// SDK stamps its requests with the wall clock.
+	Now func() time.Time
 }
+
+// SignatureWindow is how far a signed request's Timestamp may be from the
+// server's clock, either way, and so how long a SignatureNonce is
+// remembered (Alibaba Cloud's RPC gateway allows 15 minutes).
+const SignatureWindow = 15 * time.Minute
 
 // DefaultInstanceTypes are a few ECS types plus m5.large and m5.xlarge
 // aliases (2 vCPU / 8 GiB and 4 vCPU / 16 GiB) so fixtures written for AWS
@@ -94,6 +120,9 @@ type Server struct {
 	faults     []*Fault
 	latency    time.Duration
 	policy     *Policy
+	middleware []Middleware
+	chain      http.Handler // the middleware around serveAction; nil without
+	nonces     nonceSet
 }
 
 // NewServer starts a server; the caller must Close it.
@@ -113,6 +142,9 @@ func NewUnstartedServer(cfg Config) *Server {
 	}
 	if cfg.InstanceTypes == nil {
 		cfg.InstanceTypes = DefaultInstanceTypes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, now: cfg.Start, groups: map[string]*group{}, instGroup: map[string]string{},
 		types: map[string]InstanceType{}, stockOut: map[[2]string]bool{}, rules: map[string]*rule{},
@@ -185,21 +217,18 @@ func (p params) list(name string) []string {
 	}
 }
 
-// ServeHTTP handles one RPC request.
+// ServeHTTP handles one RPC request: it parses and authenticates it
+// (signature, Timestamp, SignatureNonce), counts it, then passes it through
+// the middleware added with Use to the emulated API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		s.writeErr(w, "", errf(400, "InvalidParameter", "malformed request: %v", err))
 		return
 	}
-	p := params{}
-	for k, v := range r.Form {
-		if len(v) > 0 {
-			p[k] = v[0]
-		}
-	}
-	reqID := fmt.Sprintf("%08X-0000-4000-8000-%012d", time.Now().UnixNano()&0xffffffff, len(p))
-	product := map[string]string{"2014-08-28": "ess", "2014-05-26": "ecs"}[p["Version"]]
-	if p["Action"] == "" || product == "" {
+	p := formParams(r)
+	reqID := requestID(p)
+	action := Action(r)
+	if action == "" {
 		s.writeErr(w, reqID, errf(400, "MissingParameter", "Action and a supported Version (2014-08-28 ess, 2014-05-26 ecs) are required"))
 		return
 	}
@@ -207,21 +236,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, reqID, errf(400, "InvalidParameter.Format", "only Format=JSON is emulated"))
 		return
 	}
-	action := product + ":" + p["Action"]
 
 	s.mu.Lock()
 	s.calls.Add(action)
 	lat := s.latency
+	h := s.chain
 	s.mu.Unlock()
 	if lat > 0 {
 		time.Sleep(lat)
 	}
 
-	if err := s.checkSignature(r.Method, p); err != nil {
+	if err := s.authenticate(r.Method, p); err != nil {
 		s.writeErr(w, reqID, err)
 		return
 	}
+	if h == nil {
+		s.serve(w, action, p)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
 
+// serveAction runs the authenticated request, as middleware left it,
+// against the emulated API.
+func (s *Server) serveAction(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, Action(r), formParams(r))
+}
+
+func (s *Server) serve(w http.ResponseWriter, action string, p params) {
+	reqID := requestID(p)
 	s.mu.Lock()
 	body, err := s.handle(action, p)
 	s.mu.Unlock()
@@ -232,6 +275,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body["RequestId"] = reqID
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// formParams are a parsed request's parameters, query and form merged.
+func formParams(r *http.Request) params {
+	p := params{}
+	for k, v := range r.Form {
+		if len(v) > 0 {
+			p[k] = v[0]
+		}
+	}
+	return p
+}
+
+func requestID(p params) string {
+	return fmt.Sprintf("%08X-0000-4000-8000-%012d", time.Now().UnixNano()&0xffffffff, len(p))
+}
+
+// Action is the "<product>:<Action>" a request calls, e.g.
+// "ess:DescribeScalingGroups", or "" when it names no action of a
+// supported product version. It parses the request's form if needed.
+func Action(r *http.Request) string {
+	if r.Form == nil {
+		_ = r.ParseForm()
+	}
+	product := map[string]string{"2014-08-28": "ess", "2014-05-26": "ecs"}[r.Form.Get("Version")]
+	name := r.Form.Get("Action")
+	if product == "" || name == "" {
+		return ""
+	}
+	return product + ":" + name
 }
 
 // handle runs one action under s.mu: RAM check, injected faults, the
@@ -280,9 +353,14 @@ func (s *Server) writeErr(w http.ResponseWriter, reqID string, e *apiError) {
 		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + e.code})
 }
 
-// checkSignature verifies the RPC HMAC-SHA1 signature (signature version
-// 1.0) when the server was given access keys.
-func (s *Server) checkSignature(method string, p params) *apiError {
+// authenticate verifies, when the server was given access keys, the RPC
+// HMAC-SHA1 signature (signature version 1.0), then that the Timestamp is
+// within SignatureWindow of the server's clock (InvalidTimeStamp.Expired)
+// and that the SignatureNonce was not used in that window
+// (SignatureNonceUsed), as Alibaba Cloud's gateway does. A nonce is
+// remembered until its request's Timestamp leaves the window, so the
+// memory is bounded by the requests of one window.
+func (s *Server) authenticate(method string, p params) *apiError {
 	if len(s.cfg.AccessKeys) == 0 {
 		return nil
 	}
@@ -303,5 +381,32 @@ func (s *Server) checkSignature(method string, p params) *apiError {
 	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(want), []byte(p["Signature"])) {
 		return errf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
 	}
+	for _, name := range []string{"Timestamp", "SignatureNonce"} {
+		if p[name] == "" {
+			return errf(400, "MissingParameter", "The input parameter %q that is mandatory for processing this request is not supplied.", name)
+		}
+	}
+	ts, err := time.Parse("2006-01-02T15:04:05Z", p["Timestamp"])
+	if err != nil {
+		return errf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nonces.forget(now)
+	if d := now.Sub(ts); d > SignatureWindow || d < -SignatureWindow {
+		return errf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+	}
+	if !s.nonces.add(p["AccessKeyId"]+"\x00"+p["SignatureNonce"], ts.Add(SignatureWindow)) {
+		return errf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+	}
 	return nil
+}
+
+// RememberedNonces is how many SignatureNonces the server holds, those
+// whose request Timestamp is still inside SignatureWindow.
+func (s *Server) RememberedNonces() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nonces.len()
 }

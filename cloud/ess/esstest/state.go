@@ -55,8 +55,12 @@ type Activity struct {
 	StatusCode   string // Successful, Failed
 	ErrorCode    string
 	ErrorMessage string
-	Cause        string
-	Start        time.Time
+	// Cause is why the activity ran ("A user requests to execute scaling
+	// rule ..."); Description is what it does ("Add \"2\" ECS
+	// instance(s)"), the fields DescribeScalingActivities returns.
+	Cause       string
+	Description string
+	Start       time.Time
 }
 
 // Instance is one member of a group as the emulator sees it.
@@ -279,6 +283,7 @@ func (s *Server) setDesired(g *group, total int, cause string) *Activity {
 	live := g.live()
 	switch {
 	case total > live:
+		a.Description = fmt.Sprintf("Add %q ECS instance(s)", fmt.Sprint(total-live))
 		typ := ""
 		if len(g.Configuration.InstanceTypes) > 0 {
 			typ = g.Configuration.InstanceTypes[0]
@@ -300,6 +305,7 @@ func (s *Server) setDesired(g *group, total int, cause string) *Activity {
 		// Remove the newest instances first, as ESS's default
 		// NewestInstance removal policy does.
 		n := live - total
+		a.Description = fmt.Sprintf("Remove %q ECS instance(s)", fmt.Sprint(n))
 		for i := len(g.insts) - 1; i >= 0 && n > 0; i-- {
 			if g.insts[i].State != StateRemoving {
 				s.remove(g.insts[i])

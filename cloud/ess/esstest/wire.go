@@ -253,7 +253,8 @@ func (s *Server) describeScalingActivities(p params) (map[string]any, *apiError)
 		out = append(out, map[string]any{
 			"ScalingActivityId": a.ID, "ScalingGroupId": a.GroupID, "StatusCode": a.StatusCode, "Progress": 100,
 			"ErrorCode": a.ErrorCode, "ErrorMessage": a.ErrorMessage, "StatusMessage": a.ErrorMessage, "Cause": a.Cause,
-			"StartTime": isoTime(a.Start), "EndTime": isoTime(a.Start),
+			"Description": a.Description,
+			"StartTime":   isoTime(a.Start), "EndTime": isoTime(a.Start),
 		})
 	}
 	body["ScalingActivities"] = map[string]any{"ScalingActivity": out}
@@ -330,7 +331,8 @@ func (s *Server) removeInstances(p params) (map[string]any, *apiError) {
 		g.desired -= len(victims)
 	}
 	a := &Activity{ID: s.nextID("asa"), GroupID: g.ID, StatusCode: "Successful", Start: s.now,
-		Cause: fmt.Sprintf("A user removes %d instance(s): %s.", len(victims), strings.Join(ids, ", "))}
+		Cause:       fmt.Sprintf("A user removes %d instance(s): %s.", len(victims), strings.Join(ids, ", ")),
+		Description: fmt.Sprintf("Remove %q ECS instance(s)", fmt.Sprint(len(victims)))}
 	s.activities = append(s.activities, a)
 	return map[string]any{"ScalingActivityId": a.ID}, nil
 }
