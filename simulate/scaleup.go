@@ -53,11 +53,61 @@ type ScaleUpResult struct {
 	// Increases resize the chosen group (or, balanced, its similar groups).
 	Increases     []Increase      `json:"increases,omitempty"`
 	Unschedulable []Unschedulable `json:"unschedulable,omitempty"`
-	Skipped       []SkippedGroup  `json:"skipped,omitempty"`
+	// Deferred are pending pods not placed this round although they are
+	// not unschedulable: a group's template refused them only for their
+	// required pod affinity, and pods an option places match all their
+	// affinity terms. Once those pods run they may bind (cluster-autoscaler
+	// retries them in its next loop). Reasons[""] is ReasonDeferred.
+	Deferred []Unschedulable `json:"deferred,omitempty"`
+	Skipped  []SkippedGroup  `json:"skipped,omitempty"`
 	// Unmodeled lists, per pod placed, what the simulator did not model.
 	Unmodeled map[int][]string `json:"unmodeled,omitempty"`
 	// Reason explains the decision in one line.
 	Reason string `json:"reason"`
+}
+
+// ReasonDeferred marks a pod left for the next round (ScaleUpResult.Deferred).
+const ReasonDeferred = "not placed this round: its required pod affinity waits for pods this scale-up adds"
+
+// waitsForPlaced lists the equivalence groups (by id) of pending pods
+// whose every required affinity term a pod placed by an option matches.
+func (s *snapshot) waitsForPlaced(work []pending, placedAny map[int32]bool) map[int]bool {
+	var placedPegs []*peg
+	seen := map[int32]bool{}
+	for p := range placedAny {
+		if g := s.podPeg[p]; !seen[g] {
+			seen[g] = true
+			placedPegs = append(placedPegs, s.pegs[g])
+		}
+	}
+	sort.Slice(placedPegs, func(i, j int) bool { return placedPegs[i].id < placedPegs[j].id })
+	out := map[int]bool{}
+	for _, w := range work {
+		ex := w.g.ex
+		if len(ex.Affinity) == 0 {
+			continue
+		}
+		for _, q := range placedPegs {
+			if matchesAllAffinity(ex, q.ex) {
+				out[w.g.id] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// matchesAllAffinity reports whether q matches every required affinity
+// term of p, namespaces included (kube-scheduler's
+// podMatchesAllAffinityTerms).
+func matchesAllAffinity(p, q *Pod) bool {
+	for i := range p.Affinity {
+		t := &p.Affinity[i]
+		if !contains(termNamespaces(t, p.Namespace), q.Namespace) || !t.Selector.matches(q.Labels) {
+			return false
+		}
+	}
+	return len(p.Affinity) > 0
 }
 
 // ScaleUp runs one cluster-autoscaler scale-up decision: pending pods that
@@ -139,6 +189,17 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 	var late []SkippedGroup
 	res.Options, placedAny, late = s.options(valid, work, o, clusterCap, clusterCPU, clusterMem, total, why)
 	res.Skipped = append(res.Skipped, late...)
+	waits := s.waitsForPlaced(work, placedAny)
+	// A pod waits when a group's template refused it for its required pod
+	// affinity alone (node selection, taints and resources passed).
+	refusedForAffinity := func(r map[string]string) bool {
+		for _, v := range r {
+			if v == ReasonAffinity {
+				return true
+			}
+		}
+		return false
+	}
 	for _, w := range work {
 		for _, p := range w.pods {
 			if placedAny[p] {
@@ -148,10 +209,16 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 			if r == nil {
 				r = map[string]string{"": "no node group can be scaled up"}
 			}
+			if waits[w.g.id] && refusedForAffinity(r) {
+				r[""] = ReasonDeferred
+				res.Deferred = append(res.Deferred, Unschedulable{Pod: int(p), Reasons: r})
+				continue
+			}
 			res.Unschedulable = append(res.Unschedulable, Unschedulable{Pod: int(p), Reasons: r})
 		}
 	}
 	sort.Slice(res.Unschedulable, func(i, j int) bool { return res.Unschedulable[i].Pod < res.Unschedulable[j].Pod })
+	sort.Slice(res.Deferred, func(i, j int) bool { return res.Deferred[i].Pod < res.Deferred[j].Pod })
 	if len(res.Options) == 0 {
 		res.Reason = fmt.Sprintf("no scale-up option for %d pending pod(s)", countPods(work))
 		return res, nil
@@ -220,49 +287,79 @@ func countPods(work []pending) int {
 
 // fillExisting places pending pods on existing and upcoming nodes, highest
 // priority first, first fit over nodes in order; what fits is bound in
-// the snapshot. It returns the pods left.
+// the snapshot. Pods that fit nowhere are retried in further passes while
+// a pass places any pod, since a pod placed later may be what an earlier
+// one's required affinity waits for (kube-scheduler retries it once that
+// pod is bound). It returns the pods left.
 func (s *snapshot) fillExisting(work []pending) ([]pending, []Placement) {
 	order := make([]int, len(work))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return work[order[a]].g.priority > work[order[b]].g.priority })
+	queue := make([]pending, len(work))
+	for i, wi := range order {
+		queue[i] = work[wi]
+	}
 	var placed []Placement
-	var left []pending
-	for _, wi := range order {
-		w := work[wi]
-		g := w.g
-		next := 0
-		cursor := 0
-		for next < len(w.pods) {
-			found := false
-			start := 0
-			if monotone(g) {
-				start = cursor
+	for {
+		progress := false
+		var left []pending
+		for _, w := range queue {
+			next := s.fillOne(w, &placed)
+			if next > 0 {
+				progress = true
 			}
-			for i := start; i < len(s.nodes); i++ {
-				n := s.nodes[i]
-				if s.fits(g, n, 1) > 0 {
-					p := w.pods[next]
-					s.placeOne(p, n)
-					placed = append(placed, Placement{Pod: int(p), Node: n.name})
-					next++
-					found = true
-					cursor = i
-					break
-				}
-			}
-			if !found {
-				break
+			if next < len(w.pods) {
+				left = append(left, pending{g: w.g, pods: w.pods[next:]})
 			}
 		}
-		if next < len(w.pods) {
-			left = append(left, pending{g: g, pods: w.pods[next:]})
+		queue = left
+		// Only affinity and spread can turn a refusal into a fit as other
+		// pods are placed; without such a group another pass is useless.
+		retry := false
+		for _, w := range queue {
+			if !monotone(w.g) {
+				retry = true
+			}
+		}
+		if !progress || !retry || len(queue) == 0 {
+			break
 		}
 	}
 	// Keep the groups' original order for the estimates.
-	sort.SliceStable(left, func(a, b int) bool { return left[a].g.id < left[b].g.id })
-	return left, placed
+	sort.SliceStable(queue, func(a, b int) bool { return queue[a].g.id < queue[b].g.id })
+	return queue, placed
+}
+
+// fillOne places the pods of w, in order, first fit over every node, until
+// one fits nowhere; it returns how many it placed.
+func (s *snapshot) fillOne(w pending, placed *[]Placement) int {
+	g := w.g
+	next, cursor := 0, 0
+	for next < len(w.pods) {
+		start := 0
+		if monotone(g) {
+			start = cursor
+		}
+		found := false
+		for i := start; i < len(s.nodes); i++ {
+			n := s.nodes[i]
+			if s.fits(g, n, 1) > 0 {
+				p := w.pods[next]
+				s.placeOne(p, n)
+				*placed = append(*placed, Placement{Pod: int(p), Node: n.name})
+				next++
+				found = true
+				cursor = i
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return next
 }
 
 // options estimates every valid group for the pending work.
@@ -314,7 +411,11 @@ func (s *snapshot) options(valid []*Group, work []pending, o ScaleUpOptions, clu
 				placedAny[p] = true
 			}
 			for _, p := range feasible[wi].pods[len(ps):] {
-				why(p, g.ID, "limit reached before the pod was placed")
+				r := est.why[wi]
+				if r == "" {
+					r = "no new node of the group holds the pod"
+				}
+				why(p, g.ID, r)
 			}
 		}
 		sort.Ints(opt.Pods)
