@@ -275,7 +275,7 @@ type Estimation struct {
 // its own: how many new nodes from g's template hold the cluster's pending
 // pods, placing nothing on existing nodes. limit is a node limit (0 none).
 func Estimate(c *Cluster, g Group, limit int) (Estimation, error) {
-	if err := g.validate(); err != nil {
+	if err := validateGroups([]Group{g}); err != nil {
 		return Estimation{}, err
 	}
 	s, err := newSnapshot(c, []Group{g})
@@ -317,20 +317,4 @@ func (s *snapshot) pendingWork() []pending {
 		}
 	}
 	return work
-}
-
-func (g *Group) validate() error {
-	switch {
-	case g.ID == "":
-		return fmt.Errorf("%w: group with no id", ErrInvalidInput)
-	case g.Min < 0 || g.Max < g.Min:
-		return fmt.Errorf("%w: group %q: bounds %d..%d", ErrInvalidInput, g.ID, g.Min, g.Max)
-	case g.Target < 0:
-		return fmt.Errorf("%w: group %q: negative target", ErrInvalidInput, g.ID)
-	}
-	a := g.Template.Allocatable
-	if a.MilliCPU < 0 || a.Memory < 0 || a.Pods < 0 || a.EphemeralStorage < 0 {
-		return fmt.Errorf("%w: group %q: negative allocatable", ErrInvalidInput, g.ID)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -66,6 +67,57 @@ type ScaleUpResult struct {
 	Reason string `json:"reason"`
 }
 
+// registered counts the listed nodes of each group.
+func (s *snapshot) registered() map[string]int {
+	out := map[string]int{}
+	for _, n := range s.nodes {
+		if n.group != "" {
+			out[n.group]++
+		}
+	}
+	return out
+}
+
+// addUpcoming adds the nodes t's group targets but the cluster does not
+// list yet, as copies of its template. Only one more than the pending pods
+// are built: pods can use at most that many, and one of them stays empty
+// whatever is placed, so every spread minimum they take part in is 0, as
+// it is with all of them. The rest are only counted (nodeCount, cluster
+// capacity), so the cost follows the pods, not a group's nominal size.
+func (s *snapshot) addUpcoming(t *templateNode, registered, pending int) {
+	g := t.group
+	want := g.Target - registered
+	if want <= 0 {
+		return
+	}
+	build := want
+	if build > pending+1 {
+		build = pending + 1
+	}
+	for k := 0; k < build; k++ {
+		n := t.node
+		n.Name = g.ID + "-upcoming-" + strconv.Itoa(k+1)
+		nd := s.addNode(&n, g.ID, true)
+		nd.used = t.overhead
+		nd.ports = append(nd.ports, t.ports...)
+	}
+	rest := int64(want - build)
+	s.phantom = satAdd(s.phantom, rest)
+	c := capOf(g)
+	s.phantomCPU = satAdd(s.phantomCPU, satMul(rest, c.MilliCPU))
+	s.phantomMem = satAdd(s.phantomMem, satMul(rest, c.Memory))
+}
+
+// nodeCount is the number of nodes, upcoming ones not built included,
+// saturated to the int range.
+func (s *snapshot) nodeCount() int {
+	n := satAdd(int64(len(s.nodes)), s.phantom)
+	if n > math.MaxInt {
+		return math.MaxInt
+	}
+	return int(n)
+}
+
 // ReasonDeferred marks a pod left for the next round (ScaleUpResult.Deferred).
 const ReasonDeferred = "not placed this round: its required pod affinity waits for pods this scale-up adds"
 
@@ -116,10 +168,11 @@ func matchesAllAffinity(p, q *Pod) bool {
 // rest; the expander picks one option; limits cap it and balancing spreads
 // it over similar groups. It changes nothing in c.
 func ScaleUp(c *Cluster, groups []Group, o ScaleUpOptions) (*ScaleUpResult, error) {
-	for i := range groups {
-		if err := groups[i].validate(); err != nil {
-			return nil, err
-		}
+	if err := validateGroups(groups); err != nil {
+		return nil, err
+	}
+	if err := checkExpander("expander", o.Expander); err != nil {
+		return nil, err
 	}
 	s, err := newSnapshot(c, groups)
 	if err != nil {
@@ -135,30 +188,17 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 		exp = LeastWaste{}
 	}
 	total := newDeadline(o.Limits.Clock, o.Limits.TotalBudget)
-	// Upcoming nodes: targets not yet registered.
-	registered := map[string]int{}
-	for _, n := range s.nodes {
-		if n.group != "" {
-			registered[n.group]++
-		}
-	}
-	for gi := range groups {
-		g := &groups[gi]
-		t := s.prepare(g)
-		for k := registered[g.ID]; k < g.Target; k++ {
-			n := t.node
-			n.Name = g.ID + "-upcoming-" + strconv.Itoa(k-registered[g.ID]+1)
-			nd := s.addNode(&n, g.ID, true)
-			nd.used = t.overhead
-			nd.ports = append(nd.ports, t.ports...)
-		}
-	}
-	var clusterCPU, clusterMem int64
-	for _, n := range s.nodes {
-		clusterCPU += n.capac[dimCPU]
-		clusterMem += n.capac[dimMem]
-	}
 	work := s.pendingWork()
+	// Upcoming nodes: targets not yet registered.
+	registered := s.registered()
+	for gi := range groups {
+		s.addUpcoming(s.prepare(&groups[gi]), registered[groups[gi].ID], countPods(work))
+	}
+	clusterCPU, clusterMem := s.phantomCPU, s.phantomMem
+	for _, n := range s.nodes {
+		clusterCPU = satAdd(clusterCPU, n.capac[dimCPU])
+		clusterMem = satAdd(clusterMem, n.capac[dimMem])
+	}
 	work, res.Existing = s.fillExisting(work)
 	if len(work) == 0 {
 		res.Reason = "no pending pods need a new node"
@@ -179,7 +219,7 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 	var placedAny map[int32]bool
 	clusterCap := 0
 	if o.Limits.MaxNodesTotal > 0 {
-		clusterCap = o.Limits.MaxNodesTotal - len(s.nodes)
+		clusterCap = o.Limits.MaxNodesTotal - s.nodeCount()
 		if clusterCap <= 0 {
 			clusterCap = -1
 		}
@@ -223,7 +263,7 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 		res.Reason = fmt.Sprintf("no scale-up option for %d pending pod(s)", countPods(work))
 		return res, nil
 	}
-	chosen, reason := choose(exp, res.Options, len(s.nodes))
+	chosen, reason := choose(exp, res.Options, s.nodeCount())
 	res.Chosen = chosen
 	res.Increases = []Increase{{Group: chosen.Group, Delta: chosen.Nodes}}
 	if o.BalanceSimilar {
@@ -430,7 +470,7 @@ func groupLimit(g *Group, valid []*Group, o *ScaleUpOptions, clusterCap int, clu
 	if o.BalanceSimilar {
 		for _, h := range valid {
 			if h != g && Similar(&g.Template, &h.Template, o.BalancingIgnoreLabels) {
-				groupCap += h.Max - h.Target
+				groupCap = int(min(satAdd(int64(groupCap), int64(max(0, h.Max-h.Target))), math.MaxInt))
 			}
 		}
 	}

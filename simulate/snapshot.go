@@ -109,11 +109,17 @@ type snapshot struct {
 	byMaps   map[classKey]int // classes of nodes sharing label maps and taints
 	rec      bool
 	log      []undo
+	// phantom upcoming nodes are counted but not built (addUpcoming),
+	// with their capacity.
+	phantom, phantomCPU, phantomMem int64
 }
 
 // newSnapshot builds the working state from a cluster and the groups whose
 // templates may be added.
 func newSnapshot(c *Cluster, groups []Group) (*snapshot, error) {
+	if err := checkCluster(c); err != nil {
+		return nil, err
+	}
 	s := &snapshot{keyIdx: map[string]int{}, byName: make(map[string]int, len(c.Nodes)), classes: map[string]int{}}
 	var errs []error
 	for i := range c.Nodes {
