@@ -91,7 +91,7 @@ func (s *snapshot) addUpcoming(t *templateNode, registered, pending int) {
 		return
 	}
 	build := want
-	if build > pending+1 {
+	if build > pending+1 && !s.buildAll {
 		build = pending + 1
 	}
 	for k := 0; k < build; k++ {

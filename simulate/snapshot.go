@@ -112,6 +112,7 @@ type snapshot struct {
 	// phantom upcoming nodes are counted but not built (addUpcoming),
 	// with their capacity.
 	phantom, phantomCPU, phantomMem int64
+	buildAll                        bool // tests: build every upcoming node
 }
 
 // newSnapshot builds the working state from a cluster and the groups whose
