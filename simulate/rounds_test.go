@@ -2,7 +2,10 @@ package simulate
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -283,5 +286,63 @@ func TestHugeTargetBounded(t *testing.T) {
 	}
 	if len(r.Skipped) != 1 || !strings.Contains(r.Skipped[0].Reason, "max total nodes") {
 		t.Fatalf("skipped %+v", r.Skipped)
+	}
+}
+
+// Balance in closed form equals the one-node-at-a-time rule, and its cost
+// does not follow n.
+func TestBalanceLevels(t *testing.T) {
+	naive := func(groups []Group, n int) ([]Increase, int) {
+		add := map[string]int{}
+		left := n
+		for left > 0 {
+			best := -1
+			for i, g := range groups {
+				if g.Target+add[g.ID] >= g.Max {
+					continue
+				}
+				if best < 0 || g.Target+add[g.ID] < groups[best].Target+add[groups[best].ID] ||
+					(g.Target+add[g.ID] == groups[best].Target+add[groups[best].ID] && g.ID < groups[best].ID) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			add[groups[best].ID]++
+			left--
+		}
+		var out []Increase
+		ids := []string{}
+		for _, g := range groups {
+			ids = append(ids, g.ID)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if add[id] > 0 {
+				out = append(out, Increase{Group: id, Delta: add[id]})
+			}
+		}
+		return out, left
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 3000; i++ {
+		var gs []Group
+		for j := 0; j < 1+rng.IntN(5); j++ {
+			g := Group{ID: string(rune('e' - j)), Target: rng.IntN(8)}
+			g.Max = g.Target + rng.IntN(6) - 1
+			gs = append(gs, g)
+		}
+		n := rng.IntN(25)
+		a, la := Balance(gs, n)
+		b, lb := naive(gs, n)
+		if fmt.Sprint(a, la) != fmt.Sprint(b, lb) {
+			t.Fatalf("%+v, n=%d: got %v %d, want %v %d", gs, n, a, la, b, lb)
+		}
+	}
+	huge := []Group{{ID: "a", Target: 3, Max: math.MaxInt}, {ID: "b", Target: 0, Max: 1 << 40}}
+	inc, left := Balance(huge, math.MaxInt)
+	if left < 0 || len(inc) != 2 || inc[1].Delta != 1<<40 {
+		t.Fatalf("huge: %v %d", inc, left)
 	}
 }

@@ -342,10 +342,16 @@ func (s *snapshot) fillExisting(work []pending) ([]pending, []Placement) {
 		queue[i] = work[wi]
 	}
 	var placed []Placement
-	for {
+	for pass := 0; ; pass++ {
 		progress := false
 		var left []pending
 		for _, w := range queue {
+			if pass > 0 && monotone(w.g) {
+				// Placements only take room: a group without affinity or
+				// spread that found no node will find none later.
+				left = append(left, w)
+				continue
+			}
 			next := s.fillOne(w, &placed)
 			if next > 0 {
 				progress = true
