@@ -249,3 +249,59 @@ func checkScaleUp(t testing.TB, c *Cluster, gs []Group, r *ScaleUpResult) {
 		}
 	}
 }
+
+// TestPropertyPredicatesAgree compares the simulator's filter with the
+// checker's, pod by node, on random clusters where some pending pods are
+// bound at random first (so counts, namespaces and missing keys vary).
+func TestPropertyPredicatesAgree(t *testing.T) {
+	n := 400
+	if testing.Short() {
+		n = 60
+	}
+	checked := 0
+	for seed := uint64(0); seed < uint64(n); seed++ {
+		c, _ := randomCase(seed)
+		rng := rand.New(rand.NewPCG(seed, 11))
+		for k := 0; k < 2+rng.IntN(4); k++ {
+			l := map[string]string{}
+			if rng.IntN(5) > 0 {
+				l[nodegroup.LabelZone] = []string{"z1", "z2", "z3"}[rng.IntN(3)]
+			}
+			if rng.IntN(2) == 0 {
+				l["rack"] = []string{"r1", "r2", "r3"}[rng.IntN(3)]
+			}
+			if rng.IntN(2) == 0 {
+				l["tier"] = []string{"a", "b"}[rng.IntN(2)]
+			}
+			c.Nodes = append(c.Nodes, Node{Name: fmt.Sprintf("x%d", k), Labels: l,
+				Allocatable: nodegroup.Resources{MilliCPU: 8000, Memory: 16 * gib, Pods: 110}})
+		}
+		for i := range c.Pods {
+			if c.Pods[i].NodeName == "" && rng.IntN(2) == 0 {
+				c.Pods[i].NodeName = c.Nodes[rng.IntN(len(c.Nodes))].Name
+			}
+		}
+		s, err := newSnapshot(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := checkReplay(t, c, nil, false, nil, nil)
+		for i := range c.Pods {
+			if c.Pods[i].NodeName != "" {
+				continue
+			}
+			g := s.pegs[s.podPeg[i]]
+			for _, nd := range s.nodes {
+				got := s.reason(g, nd)
+				want := w.violation(i, w.byNm[nd.name])
+				if (got == "") != (want == "") {
+					t.Fatalf("seed %d: pod %s on %s: simulator %q, checker %q", seed, c.Pods[i].Key(), nd.name, got, want)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < n {
+		t.Fatalf("only %d pod/node pairs checked", checked)
+	}
+}
