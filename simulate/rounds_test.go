@@ -246,6 +246,16 @@ func TestInputErrors(t *testing.T) {
 	}
 	_, err := ScaleUp(c, []Group{ok}, ScaleUpOptions{Expander: Chain{MostPods{}, Price{PerCoreHour: math.NaN()}}})
 	check(t, "Price expander", err, "expander[1].price.perCoreHour")
+	for _, th := range []float64{math.NaN(), -0.1, 1.5, math.Inf(1)} {
+		o := DefaultScaleDown()
+		o.Threshold = th
+		_, err = ScaleDown(c, []Group{ok}, o)
+		check(t, "ScaleDown threshold", err, "options.threshold")
+	}
+	o := DefaultScaleDown()
+	o.GPUThreshold = math.NaN()
+	_, err = ScaleDown(c, []Group{ok}, o)
+	check(t, "ScaleDown GPU threshold", err, "options.gpuThreshold")
 }
 
 // Issue 11: the cost of ScaleUp and Provision follows the pods and groups,

@@ -86,6 +86,9 @@ func ScaleDown(c *Cluster, groups []Group, o ScaleDownOptions) (*ScaleDownResult
 	if err := validateGroups(groups); err != nil {
 		return nil, err
 	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
 	s, err := newSnapshot(c, groups)
 	if err != nil {
 		return nil, err

@@ -150,3 +150,18 @@ func (p Price) check(path string) error {
 	}
 	return nil
 }
+
+func (o *ScaleDownOptions) validate() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"threshold", o.Threshold}, {"gpuThreshold", o.GPUThreshold}} {
+		if math.IsNaN(f.v) || f.v < 0 || f.v > 1 {
+			return inputErr("options."+f.name, "%v is not a utilization in [0, 1]", f.v)
+		}
+	}
+	if o.MaxCandidates < 0 {
+		return inputErr("options.maxCandidates", "%d is negative", o.MaxCandidates)
+	}
+	return nil
+}
