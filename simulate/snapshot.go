@@ -282,27 +282,32 @@ func (s *snapshot) linkTrackers() {
 		// match all of the group's terms (podMatchesAllAffinityTerms).
 		g.affSelf = len(ex.Affinity) > 0
 		var allNS [][]string
-		var allKey []byte
 		for i := range ex.Affinity {
 			t := &ex.Affinity[i]
 			ns := termNamespaces(t, ex.Namespace)
 			allNS = append(allNS, ns)
-			allKey = append(allKey, trackerKey("term", ns, &PodAffinityTerm{Selector: t.Selector}, "")...)
-			allKey = append(allKey, '#')
 			if !contains(ns, ex.Namespace) || !t.Selector.matches(ex.Labels) {
 				g.affSelf = false
 			}
 		}
-		for i := range ex.Affinity {
-			t := &ex.Affinity[i]
-			g.aff = append(g.aff, get(def{kind: "aff", ns: allNS[i], term: PodAffinityTerm{TopologyKey: t.TopologyKey},
-				all: ex.Affinity, allNS: allNS}, string(allKey)))
+		if len(ex.Affinity) > 0 {
+			// The whole term list, with the namespace empty lists stand
+			// for, identifies what the trackers count.
+			allKey, _ := pegKey(nil, &Pod{Namespace: ex.Namespace, Affinity: ex.Affinity}, nil)
+			for i := range ex.Affinity {
+				t := &ex.Affinity[i]
+				g.aff = append(g.aff, get(def{kind: "aff", ns: allNS[i], term: PodAffinityTerm{TopologyKey: t.TopologyKey},
+					all: ex.Affinity, allNS: allNS}, string(allKey)))
+			}
 		}
 		for i := range ex.AntiAffinity {
 			t := &ex.AntiAffinity[i]
 			ns := termNamespaces(t, ex.Namespace)
 			g.anti = append(g.anti, get(def{kind: "match", ns: ns, term: *t}, ""))
 			get(def{kind: "own", ns: ns, term: *t}, "")
+		}
+		if len(ex.Spread) == 0 {
+			continue
 		}
 		var spreadKeys []int
 		filterKey, _ := pegKey(nil, &Pod{NodeSelector: ex.NodeSelector, NodeAffinity: ex.NodeAffinity}, nil)

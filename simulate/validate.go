@@ -35,7 +35,7 @@ func inputErr(field, format string, args ...any) error {
 func validateGroups(groups []Group) error {
 	seen := make(map[string]int, len(groups))
 	for i := range groups {
-		if err := groups[i].validate(fmt.Sprintf("groups[%d]", i)); err != nil {
+		if err := groups[i].validate(i); err != nil {
 			return err
 		}
 		if j, dup := seen[groups[i].ID]; dup {
@@ -46,50 +46,57 @@ func validateGroups(groups []Group) error {
 	return nil
 }
 
-func (g *Group) validate(path string) error {
+// validate checks group i; paths are built only for an error, so a valid
+// group costs no allocation.
+func (g *Group) validate(i int) error {
+	path := func() string { return fmt.Sprintf("groups[%d]", i) }
 	switch {
 	case g.ID == "":
-		return inputErr(path+".id", "empty")
+		return inputErr(path()+".id", "empty")
 	case g.Min < 0:
-		return inputErr(path+".min", "%d is negative", g.Min)
+		return inputErr(path()+".min", "%d is negative", g.Min)
 	case g.Max < g.Min:
-		return inputErr(path+".max", "%d is below min %d", g.Max, g.Min)
+		return inputErr(path()+".max", "%d is below min %d", g.Max, g.Min)
 	case g.Target < 0:
-		return inputErr(path+".target", "%d is negative", g.Target)
+		return inputErr(path()+".target", "%d is negative", g.Target)
 	}
-	if err := checkResources(path+".template.allocatable", &g.Template.Allocatable); err != nil {
-		return err
+	if f, r := checkResources(&g.Template.Allocatable); f != "" {
+		return inputErr(path()+".template.allocatable."+f, "%s", r)
 	}
-	if err := checkResources(path+".template.capacity", &g.Template.Capacity); err != nil {
-		return err
+	if f, r := checkResources(&g.Template.Capacity); f != "" {
+		return inputErr(path()+".template.capacity."+f, "%s", r)
 	}
 	p := g.Template.PricePerHour
 	switch {
 	case math.IsNaN(p) || math.IsInf(p, 0):
-		return inputErr(path+".template.pricePerHour", "%v is not a finite number", p)
+		return inputErr(path()+".template.pricePerHour", "%v is not a finite number", p)
 	case p < 0:
-		return inputErr(path+".template.pricePerHour", "%v is negative", p)
+		return inputErr(path()+".template.pricePerHour", "%v is negative", p)
 	case p > MaxPricePerHour:
-		return inputErr(path+".template.pricePerHour", "%v is above %v", p, float64(MaxPricePerHour))
+		return inputErr(path()+".template.pricePerHour", "%v is above %v", p, float64(MaxPricePerHour))
 	}
 	return nil
 }
 
-func checkResources(path string, r *nodegroup.Resources) error {
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"milliCPU", r.MilliCPU}, {"memory", r.Memory}, {"ephemeralStorage", r.EphemeralStorage}, {"pods", r.Pods}} {
-		if f.v < 0 {
-			return inputErr(path+"."+f.name, "%d is negative", f.v)
-		}
+// checkResources returns the field and reason of the first negative
+// quantity, or "".
+func checkResources(r *nodegroup.Resources) (field, reason string) {
+	switch {
+	case r.MilliCPU < 0:
+		return "milliCPU", fmt.Sprintf("%d is negative", r.MilliCPU)
+	case r.Memory < 0:
+		return "memory", fmt.Sprintf("%d is negative", r.Memory)
+	case r.EphemeralStorage < 0:
+		return "ephemeralStorage", fmt.Sprintf("%d is negative", r.EphemeralStorage)
+	case r.Pods < 0:
+		return "pods", fmt.Sprintf("%d is negative", r.Pods)
 	}
 	for k, v := range r.Extended {
 		if v < 0 {
-			return inputErr(path+".extended["+k+"]", "%d is negative", v)
+			return "extended[" + k + "]", fmt.Sprintf("%d is negative", v)
 		}
 	}
-	return nil
+	return "", ""
 }
 
 // checkCluster refuses a nil cluster.
