@@ -288,7 +288,7 @@ func checkReplay(t testing.TB, c *Cluster, gs []Group, upcoming bool, placements
 		w.addNode(n, true, nil)
 	}
 	for i := range c.Pods {
-		if nn := c.Pods[i].NodeName; nn != "" {
+		if nn := c.Pods[i].NodeName; nn != "" && !c.Pods[i].Terminal {
 			n := w.byNm[nn]
 			n.pods = append(n.pods, i)
 			w.on[i] = n

@@ -31,8 +31,9 @@ type Pod struct {
 	// Owner is the pod's controller; nil for a bare pod.
 	Owner *Owner `json:"owner,omitempty"`
 	// Mirror marks a static pod's mirror; Terminal a pod that has finished
-	// (Succeeded or Failed); Terminating a pod being deleted past its grace
-	// period.
+	// (Succeeded or Failed), which holds no resources and counts for no
+	// affinity or spread, as kube-scheduler does not list it; Terminating
+	// a pod being deleted past its grace period.
 	Mirror      bool `json:"mirror,omitempty"`
 	Terminal    bool `json:"terminal,omitempty"`
 	Terminating bool `json:"terminating,omitempty"`

@@ -50,6 +50,7 @@ func randomCase(seed uint64) (*Cluster, []Group) {
 			if rng.IntN(4) == 0 {
 				run.AntiAffinity = []PodAffinityTerm{{TopologyKey: "rack", Selector: Selector{MatchLabels: map[string]string{"app": "y"}}}}
 			}
+			run.Terminal = rng.IntN(6) == 0
 			c.Pods = append(c.Pods, run)
 		}
 	}

@@ -356,3 +356,21 @@ func TestBalanceLevels(t *testing.T) {
 		t.Fatalf("huge: %v %d", inc, left)
 	}
 }
+
+// A Succeeded or Failed pod still bound to a node holds nothing: neither
+// resources nor a place in affinity or spread counts.
+func TestTerminalPodsHoldNothing(t *testing.T) {
+	n1 := node("n1", "z1", 1000)
+	done := pod("done", 1000, "n1", "app", "x")
+	done.Terminal = true
+	anti := pod("p", 800, "", "app", "y")
+	anti.AntiAffinity = []PodAffinityTerm{{TopologyKey: LabelHostname, Selector: sel("app", "x")}}
+	if got := reasonFor(t, []Node{n1}, []Pod{done}, anti, "n1"); got != "" {
+		t.Fatalf("terminal pod still counts: %q", got)
+	}
+	aff := pod("q", 100, "", "app", "z")
+	aff.Affinity = []PodAffinityTerm{{TopologyKey: LabelHostname, Selector: sel("app", "x")}}
+	if got := reasonFor(t, []Node{n1}, []Pod{done}, aff, "n1"); got != ReasonAffinity {
+		t.Fatalf("terminal pod satisfies affinity: %q", got)
+	}
+}

@@ -187,6 +187,12 @@ func newSnapshot(c *Cluster, groups []Group) (*snapshot, error) {
 			errs = append(errs, fmt.Errorf("pod %s is bound to unknown node %q", p.Key(), p.NodeName))
 			continue
 		}
+		if p.Terminal {
+			// kube-scheduler and cluster-autoscaler list only pods not
+			// Succeeded or Failed: a finished pod holds no resources and
+			// counts for no affinity or spread.
+			continue
+		}
 		s.placeOne(int32(i), s.nodes[ni])
 	}
 	if len(errs) > 0 {
