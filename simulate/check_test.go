@@ -253,7 +253,7 @@ func (w *world) violation(i int, n *cnode) string {
 			counts[v] += 0
 			for _, q := range m.pods {
 				o := w.pods[q]
-				if o.Namespace == p.Namespace && c.Selector.matches(o.Labels) {
+				if o.Namespace == p.Namespace && c.Selector.matches(o.Labels) && !o.Deleting && !o.Terminating {
 					counts[v]++
 				}
 			}

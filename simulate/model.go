@@ -37,6 +37,11 @@ type Pod struct {
 	Mirror      bool `json:"mirror,omitempty"`
 	Terminal    bool `json:"terminal,omitempty"`
 	Terminating bool `json:"terminating,omitempty"`
+	// Deleting marks a pod with a deletion timestamp (Terminating implies
+	// it): it keeps its resources and its part in inter-pod affinity until
+	// it is gone, but kube-scheduler leaves it out of topology spread
+	// counts.
+	Deleting bool `json:"deleting,omitempty"`
 	// SafeToEvict is the cluster-autoscaler.kubernetes.io/safe-to-evict
 	// annotation: "true", "false", "on-completion" or empty.
 	SafeToEvict string `json:"safeToEvict,omitempty"`

@@ -51,6 +51,7 @@ func randomCase(seed uint64) (*Cluster, []Group) {
 				run.AntiAffinity = []PodAffinityTerm{{TopologyKey: "rack", Selector: Selector{MatchLabels: map[string]string{"app": "y"}}}}
 			}
 			run.Terminal = rng.IntN(6) == 0
+			run.Deleting = rng.IntN(5) == 0
 			c.Pods = append(c.Pods, run)
 		}
 	}

@@ -634,7 +634,11 @@ func (s *snapshot) placeOne(i int32, nd *snode) {
 	nd.ports = append(nd.ports, g.ports...)
 	nd.pods = append(nd.pods, i)
 	s.podNode[i] = int32(nd.idx)
+	deleting := s.pods[i].Deleting || s.pods[i].Terminating
 	for _, ti := range g.contrib {
+		if deleting && s.trackers[ti].spread {
+			continue // spread counts skip pods being deleted
+		}
 		s.inc(ti, nd, 1)
 	}
 }
@@ -656,7 +660,11 @@ func (s *snapshot) unplace(i int32) {
 			nd.ports = append(nd.ports, s.pegs[s.podPeg[p]].ports...)
 		}
 	}
+	deleting := s.pods[i].Deleting || s.pods[i].Terminating
 	for _, ti := range g.contrib {
+		if deleting && s.trackers[ti].spread {
+			continue
+		}
 		s.inc(ti, nd, -1)
 	}
 	s.podNode[i] = -1

@@ -57,6 +57,30 @@ func TestSpreadMinDomainsSeveralConstraints(t *testing.T) {
 	}
 }
 
+// A pod with a deletion timestamp is left out of spread counts (upstream:
+// "Bypass terminating Pod") but still holds its resources.
+func TestSpreadSkipsDeletingPods(t *testing.T) {
+	nodes := []Node{rackNode("n1", "a", "r1"), rackNode("n2", "b", "r2")}
+	gone := pod("s0", 100, "n1", "app", "s")
+	gone.Deleting = true
+	p := pod("p", 100, "", "app", "s")
+	p.Spread = []SpreadConstraint{{MaxSkew: 1, TopologyKey: nodegroup.LabelZone, Selector: sel("app", "s")}}
+	others := []Pod{gone, pod("s1", 100, "n1", "app", "s")}
+	// Counted: a=1 (s1 only), b=0 → a gets 1+1-0 = 2 > 1; b fits.
+	if got := reasonFor(t, nodes, others, p, "n1"); got != ReasonSpread {
+		t.Fatalf("n1: got %q", got)
+	}
+	others[1].Deleting = true
+	if got := reasonFor(t, nodes, others, p, "n1"); got != "" {
+		t.Fatalf("both deleting: got %q", got)
+	}
+	big := pod("p2", 3500, "", "app", "t")
+	big.Requests.MilliCPU = 3900
+	if got := reasonFor(t, nodes, others, big, "n1"); got != "Insufficient cpu" {
+		t.Fatalf("a deleting pod keeps its resources: got %q", got)
+	}
+}
+
 func TestSpreadKeysAndNodeSelection(t *testing.T) {
 	// Only nodes passing the pod's node selection count, and among them
 	// only those with both keys.
