@@ -26,10 +26,10 @@
 // the incoming pod, and a pod matching all its own terms may start its set
 // when nothing counts anywhere; anti-affinity is per term), DoNotSchedule
 // topology spread (with minDomains; counted on the nodes the pod may use
-// that carry the keys of all its constraints), DaemonSet overhead on new
-// nodes, and zones
-// pinned by volumes (PodFromV1 folds the PersistentVolume's node affinity
-// into the pod's). What a pod asks for that is not simulated — preferred
+// that carry the keys of all its constraints; pods being deleted are not
+// counted), DaemonSet overhead on new nodes, and zones pinned by volumes
+// (PodFromV1 folds the PersistentVolume's node affinity into the pod's).
+// A Succeeded or Failed pod still bound to a node holds nothing. What a pod asks for that is not simulated — preferred
 // terms, ScheduleAnyway spread, namespace selectors, DRA claims, unresolved
 // claims — is listed in Pod.Unmodeled and reported with results.
 // Rejections carry kube-scheduler's wording ("Insufficient cpu", "node(s)
