@@ -275,6 +275,9 @@ func TestHugeTargetBounded(t *testing.T) {
 			if pr, err = Provision(c, []Group{g}, ProvisionOptions{}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := Estimate(c, g, 0); err != nil {
+				t.Fatal(err)
+			}
 		})
 		return allocs, su, pr
 	}
