@@ -86,40 +86,71 @@ type Increase struct {
 // Balance spreads n new nodes over similar groups as cluster-autoscaler
 // does: one node at a time to the group with the smallest target still
 // below its maximum (ties by id), never past the combined room. It returns
-// the increases in group-id order and the nodes that found no room.
+// the increases in group-id order and the nodes that found no room. The
+// result is computed level by level, so the cost follows the number of
+// groups, not n or the groups' sizes.
 func Balance(groups []Group, n int) ([]Increase, int) {
 	type slot struct {
 		id          string
-		target, max int
-		add         int
+		target, max int64
+		add         int64
 	}
 	slots := make([]*slot, 0, len(groups))
+	lo, hi := int64(math.MaxInt64), int64(0)
 	for _, g := range groups {
-		slots = append(slots, &slot{id: g.ID, target: g.Target, max: g.Max})
-	}
-	left := n
-	for left > 0 {
-		var best *slot
-		for _, s := range slots {
-			if s.target+s.add >= s.max {
-				continue
-			}
-			if best == nil || s.target+s.add < best.target+best.add || (s.target+s.add == best.target+best.add && s.id < best.id) {
-				best = s
-			}
+		sl := &slot{id: g.ID, target: int64(g.Target), max: int64(g.Max)}
+		slots = append(slots, sl)
+		if sl.target < sl.max {
+			lo = min(lo, sl.target)
+			hi = max(hi, sl.max)
 		}
-		if best == nil {
-			break
-		}
-		best.add++
-		left--
 	}
 	sort.Slice(slots, func(i, j int) bool { return slots[i].id < slots[j].id })
-	var out []Increase
-	for _, s := range slots {
-		if s.add > 0 {
-			out = append(out, Increase{Group: s.id, Delta: s.add})
+	want := int64(max(n, 0))
+	// need(L) is how many nodes bring every group below L up to L (or to
+	// its maximum); the one-at-a-time rule reaches the highest L with
+	// need(L) <= n, then gives one more to groups at L in id order.
+	need := func(level int64) int64 {
+		var sum int64
+		for _, sl := range slots {
+			if up := min(level, sl.max) - sl.target; up > 0 {
+				sum = satAdd(sum, up)
+			}
+		}
+		return sum
+	}
+	left := want
+	if lo < hi && want > 0 {
+		a, b := lo, hi // need(a) = 0 <= want; find the largest level with need <= want
+		for a < b {
+			mid := b - (b-a)/2 // in (a, b], without overflow
+			if need(mid) <= want {
+				a = mid
+			} else {
+				b = mid - 1
+			}
+		}
+		for _, sl := range slots {
+			if up := min(a, sl.max) - sl.target; up > 0 {
+				sl.add = up
+			}
+		}
+		left = want - need(a)
+		for _, sl := range slots {
+			if left == 0 {
+				break
+			}
+			if sl.target+sl.add == a && a < sl.max {
+				sl.add++
+				left--
+			}
 		}
 	}
-	return out, left
+	var out []Increase
+	for _, sl := range slots {
+		if sl.add > 0 {
+			out = append(out, Increase{Group: sl.id, Delta: int(sl.add)})
+		}
+	}
+	return out, int(left)
 }

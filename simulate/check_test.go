@@ -125,6 +125,28 @@ func inNS(t *PodAffinityTerm, owner, other *Pod) bool {
 	return false
 }
 
+// matchesAllTerms reports whether q matches every required affinity term
+// of p (namespace and selector).
+func matchesAllTerms(p, q *Pod) bool {
+	for ti := range p.Affinity {
+		if !inNS(&p.Affinity[ti], p, q) || !p.Affinity[ti].Selector.matches(q.Labels) {
+			return false
+		}
+	}
+	return len(p.Affinity) > 0
+}
+
+// hasAllSpreadKeys reports whether node m carries the topology key of
+// every spread constraint of p (only such nodes are counted).
+func hasAllSpreadKeys(p *Pod, m *cnode) bool {
+	for ci := range p.Spread {
+		if _, ok := m.labels[p.Spread[ci].TopologyKey]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // violation is what is wrong with placing pod i on n now, or "".
 func (w *world) violation(i int, n *cnode) string {
 	p := w.pods[i]
@@ -186,31 +208,33 @@ func (w *world) violation(i int, n *cnode) string {
 		}
 	}
 	if len(p.Affinity) > 0 {
-		all, none, self := true, true, true
-		for ti := range p.Affinity {
-			t := &p.Affinity[ti]
-			found, anywhere := false, false
-			for _, m := range w.nodes {
-				if _, ok := m.labels[t.TopologyKey]; !ok {
+		// kube-scheduler's interpodaffinity filter: existing pods count
+		// only when they match every term; counts are per (key, value).
+		type pair struct{ k, v string }
+		counts := map[pair]int{}
+		for _, m := range w.nodes {
+			for _, q := range m.pods {
+				if !matchesAllTerms(p, w.pods[q]) {
 					continue
 				}
-				for _, q := range m.pods {
-					if inNS(t, p, w.pods[q]) && t.Selector.matches(w.pods[q].Labels) {
-						anywhere = true
-						if same(t.TopologyKey, m) {
-							found = true
-						}
+				for ti := range p.Affinity {
+					if v, ok := m.labels[p.Affinity[ti].TopologyKey]; ok {
+						counts[pair{p.Affinity[ti].TopologyKey, v}]++
 					}
 				}
 			}
-			all = all && found
-			none = none && !anywhere
-			self = self && inNS(t, p, p) && t.Selector.matches(p.Labels)
-			if _, ok := n.labels[t.TopologyKey]; !ok {
-				self = false
+		}
+		exist := true
+		for ti := range p.Affinity {
+			v, ok := n.labels[p.Affinity[ti].TopologyKey]
+			if !ok {
+				return "affinity: node lacks " + p.Affinity[ti].TopologyKey
+			}
+			if counts[pair{p.Affinity[ti].TopologyKey, v}] == 0 {
+				exist = false
 			}
 		}
-		if !all && !(none && self) {
+		if !exist && !(len(counts) == 0 && matchesAllTerms(p, p)) {
 			return "affinity"
 		}
 	}
@@ -222,14 +246,14 @@ func (w *world) violation(i int, n *cnode) string {
 		}
 		counts := map[string]int32{}
 		for _, m := range w.nodes {
-			v, ok := m.labels[c.TopologyKey]
-			if !m.live || !ok || !(&Pod{NodeSelector: p.NodeSelector, NodeAffinity: p.NodeAffinity}).nodeMatches(m.name, m.labels) {
+			v := m.labels[c.TopologyKey]
+			if !m.live || !hasAllSpreadKeys(p, m) || !(&Pod{NodeSelector: p.NodeSelector, NodeAffinity: p.NodeAffinity}).nodeMatches(m.name, m.labels) {
 				continue
 			}
 			counts[v] += 0
 			for _, q := range m.pods {
 				o := w.pods[q]
-				if o.Namespace == p.Namespace && c.Selector.matches(o.Labels) {
+				if o.Namespace == p.Namespace && c.Selector.matches(o.Labels) && !o.Deleting && !o.Terminating {
 					counts[v]++
 				}
 			}
@@ -264,7 +288,7 @@ func checkReplay(t testing.TB, c *Cluster, gs []Group, upcoming bool, placements
 		w.addNode(n, true, nil)
 	}
 	for i := range c.Pods {
-		if nn := c.Pods[i].NodeName; nn != "" {
+		if nn := c.Pods[i].NodeName; nn != "" && !c.Pods[i].Terminal {
 			n := w.byNm[nn]
 			n.pods = append(n.pods, i)
 			w.on[i] = n

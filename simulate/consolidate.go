@@ -47,10 +47,8 @@ type Consolidation struct {
 // group's template PricePerHour) to be candidates; group minimums and
 // PodDisruptionBudgets hold. It changes nothing in c.
 func Consolidate(c *Cluster, groups []Group, o ConsolidateOptions) (*Consolidation, error) {
-	for i := range groups {
-		if err := groups[i].validate(); err != nil {
-			return nil, err
-		}
+	if err := validateGroups(groups); err != nil {
+		return nil, err
 	}
 	s, err := newSnapshot(c, groups)
 	if err != nil {

@@ -58,6 +58,7 @@ func PodFromV1(p *corev1.Pod, o ConvertOptions) (Pod, error) {
 	}
 	_, out.Mirror = p.Annotations[annotationMirror]
 	out.Terminal = p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	out.Deleting = p.DeletionTimestamp != nil
 	if dt := p.DeletionTimestamp; dt != nil && !o.Now.IsZero() {
 		grace := int64(30)
 		if p.DeletionGracePeriodSeconds != nil {

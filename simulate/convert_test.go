@@ -125,3 +125,16 @@ func TestNodeFromV1(t *testing.T) {
 		t.Fatalf("NodeFromV1 (-want +got):\n%s", d)
 	}
 }
+
+func TestPodFromV1Deletion(t *testing.T) {
+	now := metav1.Now()
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x", DeletionTimestamp: &now}}
+	got, err := PodFromV1(p, ConvertOptions{})
+	if err != nil || !got.Deleting || got.Terminating {
+		t.Fatalf("%+v %v: want Deleting, not Terminating", got, err)
+	}
+	p.DeletionTimestamp = nil
+	if got, _ := PodFromV1(p, ConvertOptions{}); got.Deleting {
+		t.Fatal("no deletion timestamp, Deleting set")
+	}
+}

@@ -61,6 +61,9 @@ type estimation struct {
 	limitHit bool
 	timedOut bool
 	segs     []segment // pods per node, in placement order
+	// why is, per pending entry with pods left, why the estimate stopped
+	// placing them.
+	why []string
 }
 
 // segment is a run of pods placed on one new node.
@@ -97,7 +100,7 @@ func (s *snapshot) estimate(t *templateNode, work []pending, limit int, dl deadl
 	}
 	sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
 
-	est := estimation{placed: make([][]int32, len(work))}
+	est := estimation{placed: make([][]int32, len(work)), why: make([]string, len(work))}
 	s.begin()
 	start := len(s.nodes)
 	for _, wi := range order {
@@ -144,20 +147,34 @@ func (s *snapshot) estimate(t *templateNode, work []pending, limit int, dl deadl
 					}
 				}
 				if last.placed == 0 {
+					est.why[wi] = "a new node of the group does not take the pod: " + s.reason(g, last)
 					break // a fresh node would not help either
 				}
 			}
 			if limit < 0 || (limit > 0 && len(s.nodes)-start >= limit) {
 				est.limitHit = true
+				if limit < 0 {
+					est.why[wi] = "no node may be added: a limit is exhausted"
+				} else {
+					est.why[wi] = fmt.Sprintf("node limit %d reached before the pod was placed", limit)
+				}
 				break
 			}
 			if dl.passed() {
 				est.timedOut = true
+				est.why[wi] = "time budget spent before the pod was placed"
 				break
 			}
+			mark := len(s.log)
 			n := s.fresh(t)
 			k := s.fits(g, n, left)
 			if k == 0 {
+				// A new node that takes no pod is not kept: later groups
+				// would fill it (or count it as an empty spread domain)
+				// and the option would ask for more nodes than it needs.
+				est.why[wi] = "a new node of the group does not take the pod: " + s.reason(g, n)
+				s.dropLast(mark)
+				t.seq--
 				break
 			}
 			place(n, k)
@@ -258,7 +275,7 @@ type Estimation struct {
 // its own: how many new nodes from g's template hold the cluster's pending
 // pods, placing nothing on existing nodes. limit is a node limit (0 none).
 func Estimate(c *Cluster, g Group, limit int) (Estimation, error) {
-	if err := g.validate(); err != nil {
+	if err := validateGroups([]Group{g}); err != nil {
 		return Estimation{}, err
 	}
 	s, err := newSnapshot(c, []Group{g})
@@ -300,20 +317,4 @@ func (s *snapshot) pendingWork() []pending {
 		}
 	}
 	return work
-}
-
-func (g *Group) validate() error {
-	switch {
-	case g.ID == "":
-		return fmt.Errorf("%w: group with no id", ErrInvalidInput)
-	case g.Min < 0 || g.Max < g.Min:
-		return fmt.Errorf("%w: group %q: bounds %d..%d", ErrInvalidInput, g.ID, g.Min, g.Max)
-	case g.Target < 0:
-		return fmt.Errorf("%w: group %q: negative target", ErrInvalidInput, g.ID)
-	}
-	a := g.Template.Allocatable
-	if a.MilliCPU < 0 || a.Memory < 0 || a.Pods < 0 || a.EphemeralStorage < 0 {
-		return fmt.Errorf("%w: group %q: negative allocatable", ErrInvalidInput, g.ID)
-	}
-	return nil
 }

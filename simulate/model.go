@@ -31,11 +31,17 @@ type Pod struct {
 	// Owner is the pod's controller; nil for a bare pod.
 	Owner *Owner `json:"owner,omitempty"`
 	// Mirror marks a static pod's mirror; Terminal a pod that has finished
-	// (Succeeded or Failed); Terminating a pod being deleted past its grace
-	// period.
+	// (Succeeded or Failed), which holds no resources and counts for no
+	// affinity or spread, as kube-scheduler does not list it; Terminating
+	// a pod being deleted past its grace period.
 	Mirror      bool `json:"mirror,omitempty"`
 	Terminal    bool `json:"terminal,omitempty"`
 	Terminating bool `json:"terminating,omitempty"`
+	// Deleting marks a pod with a deletion timestamp (Terminating implies
+	// it): it keeps its resources and its part in inter-pod affinity until
+	// it is gone, but kube-scheduler leaves it out of topology spread
+	// counts.
+	Deleting bool `json:"deleting,omitempty"`
 	// SafeToEvict is the cluster-autoscaler.kubernetes.io/safe-to-evict
 	// annotation: "true", "false", "on-completion" or empty.
 	SafeToEvict string `json:"safeToEvict,omitempty"`

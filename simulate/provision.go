@@ -44,10 +44,8 @@ func (p *ProvisionResult) Total() int { return len(p.Nodes) }
 // topology labels that still holds its pods. It answers "which nodes, from
 // which groups, make every pending pod schedulable".
 func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult, error) {
-	for i := range groups {
-		if err := groups[i].validate(); err != nil {
-			return nil, err
-		}
+	if err := validateGroups(groups); err != nil {
+		return nil, err
 	}
 	gs := append([]Group(nil), groups...)
 	s, err := newSnapshot(c, gs)
@@ -55,24 +53,12 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 		return nil, err
 	}
 	res := &ProvisionResult{NewNodes: map[string]int{}}
-	registered := map[string]int{}
-	for _, n := range s.nodes {
-		if n.group != "" {
-			registered[n.group]++
-		}
-	}
+	registered := s.registered()
+	work := s.pendingWork()
 	temps := make([]*templateNode, len(gs))
 	for gi := range gs {
-		g := &gs[gi]
-		t := s.prepare(g)
-		temps[gi] = t
-		for k := registered[g.ID]; k < g.Target; k++ {
-			n := t.node
-			n.Name = fmt.Sprintf("%s-upcoming-%d", g.ID, k-registered[g.ID]+1)
-			nd := s.addNode(&n, g.ID, true)
-			nd.used = t.overhead
-			nd.ports = append(nd.ports, t.ports...)
-		}
+		temps[gi] = s.prepare(&gs[gi])
+		s.addUpcoming(temps[gi], registered[gs[gi].ID], countPods(work))
 	}
 	// Largest groups first when opening a node.
 	bySize := make([]int, len(gs))
@@ -86,17 +72,16 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 		}
 		return x.Memory > y.Memory
 	})
-	var cpu, mem int64
+	cpu, mem := s.phantomCPU, s.phantomMem
 	for _, n := range s.nodes {
-		cpu += n.capac[dimCPU]
-		mem += n.capac[dimMem]
+		cpu = satAdd(cpu, n.capac[dimCPU])
+		mem = satAdd(mem, n.capac[dimMem])
 	}
 	size := make([]int, len(gs))
 	for i := range gs {
 		size[i] = gs[i].Target
 	}
-	live := len(s.nodes)
-	work := s.pendingWork()
+	live := s.nodeCount()
 	sort.SliceStable(work, func(a, b int) bool {
 		x, y := &work[a].g.req, &work[b].g.req
 		if x[dimCPU] != y[dimCPU] {
@@ -180,8 +165,8 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 						n = cand
 						size[gi]++
 						live++
-						cpu += cand.capac[dimCPU]
-						mem += cand.capac[dimMem]
+						cpu = satAdd(cpu, cand.capac[dimCPU])
+						mem = satAdd(mem, cand.capac[dimMem])
 						opened = append(opened, n)
 						openedGroup[n] = gi
 						break
@@ -254,14 +239,28 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 }
 
 // holds reports whether a node of template t could replace n: the same
-// values for every topology key in use (so counts stay valid), every pod's
-// node selection and taints pass, and the pods and DaemonSets fit.
+// values for every topology key in use (so counts stay valid), the same
+// standing as a spread domain for every pod (a node that starts or stops
+// matching a pod's node selection would add or drop a domain under pods
+// already placed), every pod's node selection and taints pass, and the
+// pods and DaemonSets fit.
 func (s *snapshot) holds(t *templateNode, n *snode) bool {
 	for _, key := range s.keys {
 		if key == LabelHostname {
 			continue
 		}
-		if t.node.Labels[key] != n.labels[key] {
+		v, ok := t.node.Labels[key]
+		w, ok2 := n.labels[key]
+		if ok != ok2 || v != w {
+			return false
+		}
+	}
+	for _, tr := range s.trackers {
+		if !tr.spread {
+			continue
+		}
+		ok := n.dom[tr.key] >= 0 && hasKeys(n, tr.needKeys) && tr.filter.nodeMatches(n.name, t.node.Labels)
+		if ok != tr.nodeOK[n.idx] {
 			return false
 		}
 	}

@@ -83,10 +83,11 @@ type ScaleDownResult struct {
 // committed when all fit so later candidates see the reduced capacity.
 // Group minimums and PodDisruptionBudgets hold across removals.
 func ScaleDown(c *Cluster, groups []Group, o ScaleDownOptions) (*ScaleDownResult, error) {
-	for i := range groups {
-		if err := groups[i].validate(); err != nil {
-			return nil, err
-		}
+	if err := validateGroups(groups); err != nil {
+		return nil, err
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
 	}
 	s, err := newSnapshot(c, groups)
 	if err != nil {

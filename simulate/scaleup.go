@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -53,11 +54,112 @@ type ScaleUpResult struct {
 	// Increases resize the chosen group (or, balanced, its similar groups).
 	Increases     []Increase      `json:"increases,omitempty"`
 	Unschedulable []Unschedulable `json:"unschedulable,omitempty"`
-	Skipped       []SkippedGroup  `json:"skipped,omitempty"`
+	// Deferred are pending pods not placed this round although they are
+	// not unschedulable: a group's template refused them only for their
+	// required pod affinity, and pods an option places match all their
+	// affinity terms. Once those pods run they may bind (cluster-autoscaler
+	// retries them in its next loop). Reasons[""] is ReasonDeferred.
+	Deferred []Unschedulable `json:"deferred,omitempty"`
+	Skipped  []SkippedGroup  `json:"skipped,omitempty"`
 	// Unmodeled lists, per pod placed, what the simulator did not model.
 	Unmodeled map[int][]string `json:"unmodeled,omitempty"`
 	// Reason explains the decision in one line.
 	Reason string `json:"reason"`
+}
+
+// registered counts the listed nodes of each group.
+func (s *snapshot) registered() map[string]int {
+	out := map[string]int{}
+	for _, n := range s.nodes {
+		if n.group != "" {
+			out[n.group]++
+		}
+	}
+	return out
+}
+
+// addUpcoming adds the nodes t's group targets but the cluster does not
+// list yet, as copies of its template. Only one more than the pending pods
+// are built: pods can use at most that many, and one of them stays empty
+// whatever is placed, so every spread minimum they take part in is 0, as
+// it is with all of them. The rest are only counted (nodeCount, cluster
+// capacity), so the cost follows the pods, not a group's nominal size.
+func (s *snapshot) addUpcoming(t *templateNode, registered, pending int) {
+	g := t.group
+	want := g.Target - registered
+	if want <= 0 {
+		return
+	}
+	build := want
+	if build > pending+1 && !s.buildAll {
+		build = pending + 1
+	}
+	for k := 0; k < build; k++ {
+		n := t.node
+		n.Name = g.ID + "-upcoming-" + strconv.Itoa(k+1)
+		nd := s.addNode(&n, g.ID, true)
+		nd.used = t.overhead
+		nd.ports = append(nd.ports, t.ports...)
+	}
+	rest := int64(want - build)
+	s.phantom = satAdd(s.phantom, rest)
+	c := capOf(g)
+	s.phantomCPU = satAdd(s.phantomCPU, satMul(rest, c.MilliCPU))
+	s.phantomMem = satAdd(s.phantomMem, satMul(rest, c.Memory))
+}
+
+// nodeCount is the number of nodes, upcoming ones not built included,
+// saturated to the int range.
+func (s *snapshot) nodeCount() int {
+	n := satAdd(int64(len(s.nodes)), s.phantom)
+	if n > math.MaxInt {
+		return math.MaxInt
+	}
+	return int(n)
+}
+
+// ReasonDeferred marks a pod left for the next round (ScaleUpResult.Deferred).
+const ReasonDeferred = "not placed this round: its required pod affinity waits for pods this scale-up adds"
+
+// waitsForPlaced lists the equivalence groups (by id) of pending pods
+// whose every required affinity term a pod placed by an option matches.
+func (s *snapshot) waitsForPlaced(work []pending, placedAny map[int32]bool) map[int]bool {
+	var placedPegs []*peg
+	seen := map[int32]bool{}
+	for p := range placedAny {
+		if g := s.podPeg[p]; !seen[g] {
+			seen[g] = true
+			placedPegs = append(placedPegs, s.pegs[g])
+		}
+	}
+	sort.Slice(placedPegs, func(i, j int) bool { return placedPegs[i].id < placedPegs[j].id })
+	out := map[int]bool{}
+	for _, w := range work {
+		ex := w.g.ex
+		if len(ex.Affinity) == 0 {
+			continue
+		}
+		for _, q := range placedPegs {
+			if matchesAllAffinity(ex, q.ex) {
+				out[w.g.id] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// matchesAllAffinity reports whether q matches every required affinity
+// term of p, namespaces included (kube-scheduler's
+// podMatchesAllAffinityTerms).
+func matchesAllAffinity(p, q *Pod) bool {
+	for i := range p.Affinity {
+		t := &p.Affinity[i]
+		if !contains(termNamespaces(t, p.Namespace), q.Namespace) || !t.Selector.matches(q.Labels) {
+			return false
+		}
+	}
+	return len(p.Affinity) > 0
 }
 
 // ScaleUp runs one cluster-autoscaler scale-up decision: pending pods that
@@ -66,10 +168,11 @@ type ScaleUpResult struct {
 // rest; the expander picks one option; limits cap it and balancing spreads
 // it over similar groups. It changes nothing in c.
 func ScaleUp(c *Cluster, groups []Group, o ScaleUpOptions) (*ScaleUpResult, error) {
-	for i := range groups {
-		if err := groups[i].validate(); err != nil {
-			return nil, err
-		}
+	if err := validateGroups(groups); err != nil {
+		return nil, err
+	}
+	if err := checkExpander("expander", o.Expander); err != nil {
+		return nil, err
 	}
 	s, err := newSnapshot(c, groups)
 	if err != nil {
@@ -85,30 +188,17 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 		exp = LeastWaste{}
 	}
 	total := newDeadline(o.Limits.Clock, o.Limits.TotalBudget)
-	// Upcoming nodes: targets not yet registered.
-	registered := map[string]int{}
-	for _, n := range s.nodes {
-		if n.group != "" {
-			registered[n.group]++
-		}
-	}
-	for gi := range groups {
-		g := &groups[gi]
-		t := s.prepare(g)
-		for k := registered[g.ID]; k < g.Target; k++ {
-			n := t.node
-			n.Name = g.ID + "-upcoming-" + strconv.Itoa(k-registered[g.ID]+1)
-			nd := s.addNode(&n, g.ID, true)
-			nd.used = t.overhead
-			nd.ports = append(nd.ports, t.ports...)
-		}
-	}
-	var clusterCPU, clusterMem int64
-	for _, n := range s.nodes {
-		clusterCPU += n.capac[dimCPU]
-		clusterMem += n.capac[dimMem]
-	}
 	work := s.pendingWork()
+	// Upcoming nodes: targets not yet registered.
+	registered := s.registered()
+	for gi := range groups {
+		s.addUpcoming(s.prepare(&groups[gi]), registered[groups[gi].ID], countPods(work))
+	}
+	clusterCPU, clusterMem := s.phantomCPU, s.phantomMem
+	for _, n := range s.nodes {
+		clusterCPU = satAdd(clusterCPU, n.capac[dimCPU])
+		clusterMem = satAdd(clusterMem, n.capac[dimMem])
+	}
 	work, res.Existing = s.fillExisting(work)
 	if len(work) == 0 {
 		res.Reason = "no pending pods need a new node"
@@ -129,7 +219,7 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 	var placedAny map[int32]bool
 	clusterCap := 0
 	if o.Limits.MaxNodesTotal > 0 {
-		clusterCap = o.Limits.MaxNodesTotal - len(s.nodes)
+		clusterCap = o.Limits.MaxNodesTotal - s.nodeCount()
 		if clusterCap <= 0 {
 			clusterCap = -1
 		}
@@ -139,6 +229,17 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 	var late []SkippedGroup
 	res.Options, placedAny, late = s.options(valid, work, o, clusterCap, clusterCPU, clusterMem, total, why)
 	res.Skipped = append(res.Skipped, late...)
+	waits := s.waitsForPlaced(work, placedAny)
+	// A pod waits when a group's template refused it for its required pod
+	// affinity alone (node selection, taints and resources passed).
+	refusedForAffinity := func(r map[string]string) bool {
+		for _, v := range r {
+			if v == ReasonAffinity {
+				return true
+			}
+		}
+		return false
+	}
 	for _, w := range work {
 		for _, p := range w.pods {
 			if placedAny[p] {
@@ -148,15 +249,21 @@ func (s *snapshot) scaleUp(groups []Group, o ScaleUpOptions) (*ScaleUpResult, er
 			if r == nil {
 				r = map[string]string{"": "no node group can be scaled up"}
 			}
+			if waits[w.g.id] && refusedForAffinity(r) {
+				r[""] = ReasonDeferred
+				res.Deferred = append(res.Deferred, Unschedulable{Pod: int(p), Reasons: r})
+				continue
+			}
 			res.Unschedulable = append(res.Unschedulable, Unschedulable{Pod: int(p), Reasons: r})
 		}
 	}
 	sort.Slice(res.Unschedulable, func(i, j int) bool { return res.Unschedulable[i].Pod < res.Unschedulable[j].Pod })
+	sort.Slice(res.Deferred, func(i, j int) bool { return res.Deferred[i].Pod < res.Deferred[j].Pod })
 	if len(res.Options) == 0 {
 		res.Reason = fmt.Sprintf("no scale-up option for %d pending pod(s)", countPods(work))
 		return res, nil
 	}
-	chosen, reason := choose(exp, res.Options, len(s.nodes))
+	chosen, reason := choose(exp, res.Options, s.nodeCount())
 	res.Chosen = chosen
 	res.Increases = []Increase{{Group: chosen.Group, Delta: chosen.Nodes}}
 	if o.BalanceSimilar {
@@ -220,49 +327,85 @@ func countPods(work []pending) int {
 
 // fillExisting places pending pods on existing and upcoming nodes, highest
 // priority first, first fit over nodes in order; what fits is bound in
-// the snapshot. It returns the pods left.
+// the snapshot. Pods that fit nowhere are retried in further passes while
+// a pass places any pod, since a pod placed later may be what an earlier
+// one's required affinity waits for (kube-scheduler retries it once that
+// pod is bound). It returns the pods left.
 func (s *snapshot) fillExisting(work []pending) ([]pending, []Placement) {
 	order := make([]int, len(work))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return work[order[a]].g.priority > work[order[b]].g.priority })
+	queue := make([]pending, len(work))
+	for i, wi := range order {
+		queue[i] = work[wi]
+	}
 	var placed []Placement
-	var left []pending
-	for _, wi := range order {
-		w := work[wi]
-		g := w.g
-		next := 0
-		cursor := 0
-		for next < len(w.pods) {
-			found := false
-			start := 0
-			if monotone(g) {
-				start = cursor
+	for pass := 0; ; pass++ {
+		progress := false
+		var left []pending
+		for _, w := range queue {
+			if pass > 0 && monotone(w.g) {
+				// Placements only take room: a group without affinity or
+				// spread that found no node will find none later.
+				left = append(left, w)
+				continue
 			}
-			for i := start; i < len(s.nodes); i++ {
-				n := s.nodes[i]
-				if s.fits(g, n, 1) > 0 {
-					p := w.pods[next]
-					s.placeOne(p, n)
-					placed = append(placed, Placement{Pod: int(p), Node: n.name})
-					next++
-					found = true
-					cursor = i
-					break
-				}
+			next := s.fillOne(w, &placed)
+			if next > 0 {
+				progress = true
 			}
-			if !found {
-				break
+			if next < len(w.pods) {
+				left = append(left, pending{g: w.g, pods: w.pods[next:]})
 			}
 		}
-		if next < len(w.pods) {
-			left = append(left, pending{g: g, pods: w.pods[next:]})
+		queue = left
+		// Only affinity and spread can turn a refusal into a fit as other
+		// pods are placed; without such a group another pass is useless.
+		retry := false
+		for _, w := range queue {
+			if !monotone(w.g) {
+				retry = true
+			}
+		}
+		if !progress || !retry || len(queue) == 0 {
+			break
 		}
 	}
 	// Keep the groups' original order for the estimates.
-	sort.SliceStable(left, func(a, b int) bool { return left[a].g.id < left[b].g.id })
-	return left, placed
+	sort.SliceStable(queue, func(a, b int) bool { return queue[a].g.id < queue[b].g.id })
+	return queue, placed
+}
+
+// fillOne places the pods of w, in order, first fit over every node, until
+// one fits nowhere; it returns how many it placed.
+func (s *snapshot) fillOne(w pending, placed *[]Placement) int {
+	g := w.g
+	next, cursor := 0, 0
+	for next < len(w.pods) {
+		start := 0
+		if monotone(g) {
+			start = cursor
+		}
+		found := false
+		for i := start; i < len(s.nodes); i++ {
+			n := s.nodes[i]
+			if s.fits(g, n, 1) > 0 {
+				p := w.pods[next]
+				s.placeOne(p, n)
+				*placed = append(*placed, Placement{Pod: int(p), Node: n.name})
+				next++
+				found = true
+				cursor = i
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return next
 }
 
 // options estimates every valid group for the pending work.
@@ -314,7 +457,11 @@ func (s *snapshot) options(valid []*Group, work []pending, o ScaleUpOptions, clu
 				placedAny[p] = true
 			}
 			for _, p := range feasible[wi].pods[len(ps):] {
-				why(p, g.ID, "limit reached before the pod was placed")
+				r := est.why[wi]
+				if r == "" {
+					r = "no new node of the group holds the pod"
+				}
+				why(p, g.ID, r)
 			}
 		}
 		sort.Ints(opt.Pods)
@@ -329,7 +476,7 @@ func groupLimit(g *Group, valid []*Group, o *ScaleUpOptions, clusterCap int, clu
 	if o.BalanceSimilar {
 		for _, h := range valid {
 			if h != g && Similar(&g.Template, &h.Template, o.BalancingIgnoreLabels) {
-				groupCap += h.Max - h.Target
+				groupCap = int(min(satAdd(int64(groupCap), int64(max(0, h.Max-h.Target))), math.MaxInt))
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -57,11 +58,15 @@ type tracker struct {
 	// global minimum.
 	spread bool
 	filter *Pod
-	nodeOK []bool // per node: the node counts
-	elig   []bool // per domain
-	nelig  int32
-	hist   []int32
-	minv   int32
+	// needKeys are the topology keys of every spread constraint of the
+	// owning pods: kube-scheduler counts a node for none of a pod's
+	// constraints unless it has all their keys.
+	needKeys []int
+	nodeOK   []bool // per node: the node counts
+	elig     []bool // per domain
+	nelig    int32
+	hist     []int32
+	minv     int32
 	// loosen counts events that may let a node refused before accept now:
 	// a domain's first pod (affinity) and a rise of the minimum (spread).
 	loosen int64
@@ -104,11 +109,18 @@ type snapshot struct {
 	byMaps   map[classKey]int // classes of nodes sharing label maps and taints
 	rec      bool
 	log      []undo
+	// phantom upcoming nodes are counted but not built (addUpcoming),
+	// with their capacity.
+	phantom, phantomCPU, phantomMem int64
+	buildAll                        bool // tests: build every upcoming node
 }
 
 // newSnapshot builds the working state from a cluster and the groups whose
 // templates may be added.
 func newSnapshot(c *Cluster, groups []Group) (*snapshot, error) {
+	if err := checkCluster(c); err != nil {
+		return nil, err
+	}
 	s := &snapshot{keyIdx: map[string]int{}, byName: make(map[string]int, len(c.Nodes)), classes: map[string]int{}}
 	var errs []error
 	for i := range c.Nodes {
@@ -175,6 +187,12 @@ func newSnapshot(c *Cluster, groups []Group) (*snapshot, error) {
 			errs = append(errs, fmt.Errorf("pod %s is bound to unknown node %q", p.Key(), p.NodeName))
 			continue
 		}
+		if p.Terminal {
+			// kube-scheduler and cluster-autoscaler list only pods not
+			// Succeeded or Failed: a finished pod holds no resources and
+			// counts for no affinity or spread.
+			continue
+		}
 		s.placeOne(int32(i), s.nodes[ni])
 	}
 	if len(errs) > 0 {
@@ -236,10 +254,16 @@ func trackerKey(kind string, ns []string, t *PodAffinityTerm, filter string) str
 func (s *snapshot) linkTrackers() {
 	index := map[string]int{}
 	type def struct {
-		kind string // match, own or spread
+		kind string // match, aff, own or spread
 		ns   []string
 		term PodAffinityTerm
 		pod  *Pod
+		// all are the owner's affinity terms with their namespaces (kind
+		// aff): kube-scheduler counts a pod for them only when it matches
+		// every one.
+		all   []PodAffinityTerm
+		allNS [][]string
+		keys  []int // kind spread: every constraint's key
 	}
 	var defs []def
 	get := func(d def, filter string) int {
@@ -251,6 +275,7 @@ func (s *snapshot) linkTrackers() {
 		if d.kind == "spread" {
 			t.spread = true
 			t.filter = d.pod
+			t.needKeys = d.keys
 		}
 		index[k] = len(s.trackers)
 		s.trackers = append(s.trackers, t)
@@ -259,13 +284,26 @@ func (s *snapshot) linkTrackers() {
 	}
 	for _, g := range s.pegs {
 		ex := g.ex
-		g.affSelf = true
+		// Required affinity: one tracker per term, counting the pods that
+		// match all of the group's terms (podMatchesAllAffinityTerms).
+		g.affSelf = len(ex.Affinity) > 0
+		var allNS [][]string
 		for i := range ex.Affinity {
 			t := &ex.Affinity[i]
 			ns := termNamespaces(t, ex.Namespace)
-			g.aff = append(g.aff, get(def{kind: "match", ns: ns, term: *t}, ""))
+			allNS = append(allNS, ns)
 			if !contains(ns, ex.Namespace) || !t.Selector.matches(ex.Labels) {
 				g.affSelf = false
+			}
+		}
+		if len(ex.Affinity) > 0 {
+			// The whole term list, with the namespace empty lists stand
+			// for, identifies what the trackers count.
+			allKey, _ := pegKey(nil, &Pod{Namespace: ex.Namespace, Affinity: ex.Affinity}, nil)
+			for i := range ex.Affinity {
+				t := &ex.Affinity[i]
+				g.aff = append(g.aff, get(def{kind: "aff", ns: allNS[i], term: PodAffinityTerm{TopologyKey: t.TopologyKey},
+					all: ex.Affinity, allNS: allNS}, string(allKey)))
 			}
 		}
 		for i := range ex.AntiAffinity {
@@ -274,11 +312,25 @@ func (s *snapshot) linkTrackers() {
 			g.anti = append(g.anti, get(def{kind: "match", ns: ns, term: *t}, ""))
 			get(def{kind: "own", ns: ns, term: *t}, "")
 		}
+		if len(ex.Spread) == 0 {
+			continue
+		}
+		var spreadKeys []int
+		filterKey, _ := pegKey(nil, &Pod{NodeSelector: ex.NodeSelector, NodeAffinity: ex.NodeAffinity}, nil)
+		for i := range ex.Spread {
+			k := s.keyIdx[ex.Spread[i].TopologyKey]
+			if !containsInt(spreadKeys, k) {
+				spreadKeys = append(spreadKeys, k)
+			}
+		}
+		sort.Ints(spreadKeys)
+		for _, k := range spreadKeys {
+			filterKey = strconv.AppendInt(append(filterKey, '#'), int64(k), 10)
+		}
 		for i := range ex.Spread {
 			c := &ex.Spread[i]
-			filterKey, _ := pegKey(nil, &Pod{NodeSelector: ex.NodeSelector, NodeAffinity: ex.NodeAffinity}, nil)
 			term := PodAffinityTerm{Selector: c.Selector, TopologyKey: c.TopologyKey}
-			ref := spreadRef{tracker: get(def{kind: "spread", ns: []string{ex.Namespace}, term: term, pod: ex}, string(filterKey)), maxSkew: c.MaxSkew, minDomains: c.MinDomains}
+			ref := spreadRef{tracker: get(def{kind: "spread", ns: []string{ex.Namespace}, term: term, pod: ex, keys: spreadKeys}, string(filterKey)), maxSkew: c.MaxSkew, minDomains: c.MinDomains}
 			if c.Selector.matches(ex.Labels) {
 				ref.self = 1
 			}
@@ -293,6 +345,14 @@ func (s *snapshot) linkTrackers() {
 			switch d.kind {
 			case "match", "spread":
 				counts = contains(d.ns, ex.Namespace) && d.term.Selector.matches(ex.Labels)
+			case "aff":
+				counts = true
+				for j := range d.all {
+					if !contains(d.allNS[j], ex.Namespace) || !d.all[j].Selector.matches(ex.Labels) {
+						counts = false
+						break
+					}
+				}
 			case "own":
 				want := trackerKey("own", d.ns, &d.term, "")
 				for i := range ex.AntiAffinity {
@@ -443,7 +503,7 @@ func (s *snapshot) initNode(n *snode, src *Node, group string, class int) {
 		if !t.spread {
 			continue
 		}
-		ok := d >= 0 && t.filter.nodeMatches(n.name, n.labels)
+		ok := d >= 0 && hasKeys(n, t.needKeys) && t.filter.nodeMatches(n.name, n.labels)
 		t.nodeOK = append(t.nodeOK, ok)
 		if ok && !t.elig[d] {
 			t.elig[d] = true
@@ -455,6 +515,25 @@ func (s *snapshot) initNode(n *snode, src *Node, group string, class int) {
 		}
 	}
 	s.nodes = append(s.nodes, n)
+}
+
+// hasKeys reports whether node n has a domain for every key.
+func hasKeys(n *snode, keys []int) bool {
+	for _, k := range keys {
+		if n.dom[k] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // newDomain allocates a domain id for value v of key k; anonymous domains
@@ -555,7 +634,11 @@ func (s *snapshot) placeOne(i int32, nd *snode) {
 	nd.ports = append(nd.ports, g.ports...)
 	nd.pods = append(nd.pods, i)
 	s.podNode[i] = int32(nd.idx)
+	deleting := s.pods[i].Deleting || s.pods[i].Terminating
 	for _, ti := range g.contrib {
+		if deleting && s.trackers[ti].spread {
+			continue // spread counts skip pods being deleted
+		}
 		s.inc(ti, nd, 1)
 	}
 }
@@ -577,7 +660,11 @@ func (s *snapshot) unplace(i int32) {
 			nd.ports = append(nd.ports, s.pegs[s.podPeg[p]].ports...)
 		}
 	}
+	deleting := s.pods[i].Deleting || s.pods[i].Terminating
 	for _, ti := range g.contrib {
+		if deleting && s.trackers[ti].spread {
+			continue
+		}
 		s.inc(ti, nd, -1)
 	}
 	s.podNode[i] = -1
@@ -605,7 +692,44 @@ func (s *snapshot) begin() {
 
 // revert undoes every change since begin, dropping fresh nodes.
 func (s *snapshot) revert() {
-	for i := len(s.log) - 1; i >= 0; i-- {
+	s.undoTo(0)
+	s.rec = false
+	s.dropFresh()
+}
+
+// dropFresh takes the fresh nodes at the end of the node list back to the
+// pool.
+func (s *snapshot) dropFresh() {
+	k := len(s.nodes)
+	for k > 0 && s.nodes[k-1].fresh {
+		k--
+		s.pool = append(s.pool, s.nodes[k])
+	}
+	for _, t := range s.trackers {
+		if t.spread && len(t.nodeOK) > k {
+			t.nodeOK = t.nodeOK[:k]
+		}
+	}
+	s.nodes = s.nodes[:k]
+}
+
+// dropLast undoes the addition of the last node, a fresh node that took
+// no pod: mark is the log length before it was added.
+func (s *snapshot) dropLast(mark int) {
+	s.undoTo(mark)
+	n := s.nodes[len(s.nodes)-1]
+	s.pool = append(s.pool, n)
+	s.nodes = s.nodes[:len(s.nodes)-1]
+	for _, t := range s.trackers {
+		if t.spread && len(t.nodeOK) > len(s.nodes) {
+			t.nodeOK = t.nodeOK[:len(s.nodes)]
+		}
+	}
+}
+
+// undoTo undoes the recorded changes after the first mark ones.
+func (s *snapshot) undoTo(mark int) {
+	for i := len(s.log) - 1; i >= mark; i-- {
 		u := s.log[i]
 		switch u.kind {
 		case undoInc:
@@ -628,19 +752,7 @@ func (s *snapshot) revert() {
 			s.domNext[u.tracker]--
 		}
 	}
-	s.log = s.log[:0]
-	s.rec = false
-	k := len(s.nodes)
-	for k > 0 && s.nodes[k-1].fresh {
-		k--
-		s.pool = append(s.pool, s.nodes[k])
-	}
-	for _, t := range s.trackers {
-		if t.spread && len(t.nodeOK) > k {
-			t.nodeOK = t.nodeOK[:k]
-		}
-	}
-	s.nodes = s.nodes[:k]
+	s.log = s.log[:mark]
 }
 
 // keep ends an estimate by keeping what it did: its fresh nodes become
