@@ -90,7 +90,7 @@ func score(g *peg, alloc *vec) float64 {
 // added, then next-fit onto new nodes, giving up on a group when a fresh
 // node would not help. limit is the node limit (0 none, <0 forbids). The
 // snapshot is left as it was.
-func (s *snapshot) estimate(t *templateNode, work []pending, limit int, dl deadline, commit bool) estimation {
+func (s *snapshot) estimate(t *templateNode, work []pending, limit int, dl deadline) estimation {
 	alloc := s.d.vec(t.group.Template.Allocatable)
 	order := make([]int, len(work))
 	scores := make([]float64, len(work))
@@ -108,15 +108,7 @@ func (s *snapshot) estimate(t *templateNode, work []pending, limit int, dl deadl
 		g := w.g
 		left := len(w.pods)
 		place := func(n *snode, k int) {
-			if commit {
-				next := len(w.pods) - left
-				for _, p := range w.pods[next : next+k] {
-					s.placeOne(p, n)
-				}
-				n.placed += k
-			} else {
-				s.placeBulk(g, n, k)
-			}
+			s.placeBulk(g, n, k)
 			next := len(w.pods) - left
 			est.segs = append(est.segs, segment{node: n.name, pods: w.pods[next : next+k]})
 			left -= k
@@ -195,11 +187,7 @@ func (s *snapshot) estimate(t *templateNode, work []pending, limit int, dl deadl
 			est.nodes++
 		}
 	}
-	if commit {
-		s.keep(start, true)
-	} else {
-		s.revert()
-	}
+	s.revert()
 	return est
 }
 
@@ -284,7 +272,7 @@ func Estimate(c *Cluster, g Group, limit int) (Estimation, error) {
 	}
 	t := s.prepare(&g)
 	work := s.pendingWork()
-	est := s.estimate(t, work, limit, deadline{}, false)
+	est := s.estimate(t, work, limit, deadline{})
 	out := Estimation{Group: g.ID, Nodes: est.nodes, LimitReached: est.limitHit || est.timedOut}
 	out.Pods = make([]int, 0, est.npods)
 	for _, ps := range est.placed {

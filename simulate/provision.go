@@ -160,7 +160,7 @@ func Provision(c *Cluster, groups []Group, o ProvisionOptions) (*ProvisionResult
 							s.revert()
 							continue
 						}
-						s.keep(len(s.nodes)-1, false)
+						s.keep(len(s.nodes) - 1)
 						cand.upcoming = false
 						n = cand
 						size[gi]++

@@ -439,7 +439,7 @@ func (s *snapshot) options(valid []*Group, work []pending, o ScaleUpOptions, clu
 			continue
 		}
 		dl := newDeadline(o.Limits.Clock, o.Limits.GroupBudget).min(total)
-		est := s.estimate(t, feasible, limit, dl, false)
+		est := s.estimate(t, feasible, limit, dl)
 		if est.npods == 0 {
 			for _, w := range feasible {
 				for _, p := range w.pods {

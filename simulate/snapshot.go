@@ -755,34 +755,14 @@ func (s *snapshot) undoTo(mark int) {
 	s.log = s.log[:mark]
 }
 
-// keep ends an estimate by keeping what it did: its fresh nodes become
-// upcoming nodes; those left empty are retired.
-func (s *snapshot) keep(start int, retireEmpty bool) {
+// keep ends a placement by keeping what it did: its fresh nodes become
+// upcoming nodes.
+func (s *snapshot) keep(start int) {
 	s.rec = false
 	s.log = s.log[:0]
 	for _, n := range s.nodes[start:] {
 		n.fresh = false
 		n.upcoming = true
 		s.byName[n.name] = n.idx
-		if retireEmpty && n.placed == 0 {
-			s.retire(n)
-		}
-	}
-}
-
-// retire takes an empty node out of placement and out of the spread
-// domains it alone made eligible.
-func (s *snapshot) retire(n *snode) {
-	n.removed = true
-	for _, t := range s.trackers {
-		if !t.spread || !t.nodeOK[n.idx] || s.keys[t.key] != LabelHostname {
-			continue
-		}
-		t.nodeOK[n.idx] = false
-		if d := n.dom[t.key]; t.elig[d] && t.counts[d] == 0 {
-			t.elig[d] = false
-			t.nelig--
-			t.bump(0, 0, -1)
-		}
 	}
 }
