@@ -164,31 +164,41 @@ func (s *Server) ltSpec(r LaunchTemplateRef) *xmlLTSpec {
 	return x
 }
 
-// filterGroup reports whether g passes every filter (values of one filter OR'ed).
-func filterGroup(g *group, filters map[string][]string) bool {
-	for name, values := range filters {
-		ok := false
-		for _, v := range values {
-			switch {
-			case name == "tag-key":
-				_, ok = g.spec.Tags[v]
-			case name == "tag-value":
-				for _, tv := range g.spec.Tags {
-					ok = ok || tv == v
-				}
-			case strings.HasPrefix(name, "tag:"):
-				tv, has := g.spec.Tags[strings.TrimPrefix(name, "tag:")]
-				ok = has && tv == v
-			}
-			if ok {
-				break
-			}
-		}
-		if !ok {
+// filter is one entry of a request's Filters list.
+type filter struct {
+	name   string
+	values []string
+}
+
+// filterGroup reports whether g passes the filters as AWS applies them:
+// the values of one filter are OR'ed, different filters are AND'ed (two
+// tag-key filters require both keys).
+func filterGroup(g *group, filters []filter) bool {
+	for _, f := range filters {
+		if !slices.ContainsFunc(f.values, func(v string) bool { return filterMatch(g, f.name, v) }) {
 			return false
 		}
 	}
 	return true
+}
+
+func filterMatch(g *group, name, v string) bool {
+	switch {
+	case name == "tag-key":
+		_, ok := g.spec.Tags[v]
+		return ok
+	case name == "tag-value":
+		for _, tv := range g.spec.Tags {
+			if tv == v {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(name, "tag:"):
+		tv, has := g.spec.Tags[strings.TrimPrefix(name, "tag:")]
+		return has && tv == v
+	}
+	return false
 }
 
 func (s *Server) describeGroups(r request) (any, error) {
@@ -203,7 +213,7 @@ func (s *Server) describeGroups(r request) (any, error) {
 	if len(names) > max(50, maxRecords) {
 		return nil, validation("The number of AutoScalingGroupNames (%d) exceeds the maximum (%d); raise MaxRecords.", len(names), max(50, maxRecords))
 	}
-	filters := map[string][]string{}
+	var filters []filter
 	for i := 1; ; i++ {
 		p := "Filters.member." + strconv.Itoa(i)
 		name := r.get(p + ".Name")
@@ -213,7 +223,7 @@ func (s *Server) describeGroups(r request) (any, error) {
 		if name != "tag-key" && name != "tag-value" && !strings.HasPrefix(name, "tag:") {
 			return nil, validation("Filter name '%s' is not supported", name)
 		}
-		filters[name] = append(filters[name], r.list(p+".Values.member")...)
+		filters = append(filters, filter{name, r.list(p + ".Values.member")})
 	}
 	var match []*group
 	for _, name := range sortedKeys(s.groups) {
@@ -268,7 +278,7 @@ func (s *Server) setDesiredCapacity(r request) (any, error) {
 	}
 	g.desired = d
 	s.reconcile(g)
-	return struct{}{}, nil
+	return nil, nil // no result element: the action's output shape is empty
 }
 
 func activityXML(group string, a Activity) xmlActivity {

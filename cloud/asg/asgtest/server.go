@@ -256,6 +256,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 }
 
+// handler runs an action; a nil result (and no error) is a void action,
+// answered without a result element as AWS does.
 type handler func(r request) (any, error)
 
 // serve counts the call, applies the policy and the faults, runs the action
@@ -277,14 +279,17 @@ func (s *Server) serve(r request, service string, handlers map[string]handler, w
 	}
 	f := s.takeFault(r.action)
 	if f != nil && f.kind != FaultLostResponse {
-		return nil, f.err()
+		return nil, f.err(service)
 	}
 	out, err := h(r)
 	if err != nil {
 		return nil, err
 	}
 	if f != nil {
-		return nil, f.err() // applied, but the answer is lost
+		return nil, f.err(service) // applied, but the answer is lost
+	}
+	if out == nil {
+		return nil, nil // a void action: the response carries metadata only
 	}
 	name := wrapper
 	if name == "" {
