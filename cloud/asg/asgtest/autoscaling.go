@@ -316,11 +316,13 @@ func (s *Server) terminateInstance(r request) (any, error) {
 			}
 			cause := "an instance was taken out of service in response to a user request."
 			if decrement == "true" {
-				if g.desired-1 < g.spec.Min {
+				// The desired capacity drops by the instance's weight.
+				w := weightOf(in)
+				if g.desired-w < g.spec.Min {
 					return nil, validation("Currently, desiredSize equals minSize (%d). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.", g.spec.Min)
 				}
-				g.desired--
-				cause = fmt.Sprintf("an instance was taken out of service in response to a user request, shrinking the capacity from %d to %d.", g.desired+1, g.desired)
+				g.desired -= w
+				cause = fmt.Sprintf("an instance was taken out of service in response to a user request, shrinking the capacity from %d to %d.", g.desired+w, g.desired)
 			}
 			a := s.terminate(g, in, cause)
 			s.reconcile(g)

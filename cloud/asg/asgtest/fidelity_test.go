@@ -232,3 +232,85 @@ func TestPolicyEvaluation(t *testing.T) {
 		}
 	}
 }
+
+// In a weighted group the sizes are capacity units: a launch fills units,
+// a stock-out of one type falls back to the next override and counts its
+// weight, the last launch may overshoot, scale-in keeps the desired units
+// covered, and a termination with decrement lowers the desired capacity by
+// the instance's weight.
+func TestWeightedCapacityUnits(t *testing.T) {
+	s, asc, _ := newServer(t)
+	s.AddLaunchTemplate(asgtest.LaunchTemplate{Name: "lt"})
+	if err := s.AddGroup(asgtest.Group{Name: "w", Max: 10, Zones: []string{"a"}, MixedInstances: &asgtest.MixedInstances{
+		LaunchTemplate: asgtest.LaunchTemplateRef{Name: "lt"},
+		Overrides:      []asgtest.Override{{InstanceType: "m5.large", WeightedCapacity: "1"}, {InstanceType: "m5.xlarge", WeightedCapacity: "2"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	set := func(n int32) {
+		t.Helper()
+		if _, err := asc.SetDesiredCapacity(t.Context(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("w"), DesiredCapacity: aws.Int32(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	types := func() (out []string) {
+		st, _ := s.Group("w")
+		for _, in := range st.Instances {
+			if in.LifecycleState != "Terminating" {
+				out = append(out, in.InstanceType+"/"+in.Weight)
+			}
+		}
+		return out
+	}
+	s.StockOut("m5.large", "a", true)
+	set(4)
+	if got := types(); !slices.Equal(got, []string{"m5.xlarge/2", "m5.xlarge/2"}) {
+		t.Fatalf("desired 4 units with the weight-1 type out of stock: %v", got)
+	}
+	set(5) // one unit short: the weight-2 type overshoots by one
+	if got, st := types(), must(s.Group("w")); len(got) != 3 || st.Units != 6 || st.Desired != 5 {
+		t.Fatalf("desired 5: %v, %d units", got, st.Units)
+	}
+	set(4) // 6 - 2 = 4 still covers 4: one instance goes
+	if st := must(s.Group("w")); st.Units != 4 {
+		t.Fatalf("desired 4 after 5: %d units", st.Units)
+	}
+	set(3) // 4 - 2 = 2 would not cover 3: nothing goes
+	if st := must(s.Group("w")); st.Units != 4 {
+		t.Fatalf("desired 3 after 4: %d units", st.Units)
+	}
+	s.StockOut("m5.large", "a", false)
+	set(5)
+	if got := types(); !slices.Equal(got, []string{"m5.xlarge/2", "m5.xlarge/2", "m5.large/1"}) {
+		t.Fatalf("desired 5 with stock back: %v", got)
+	}
+	st := must(s.Group("w"))
+	out, err := asc.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"w"}})
+	if err != nil || aws.ToString(out.AutoScalingGroups[0].Instances[0].WeightedCapacity) != "2" {
+		t.Fatalf("instances' WeightedCapacity not reported: %v", err)
+	}
+	if _, err := asc.TerminateInstanceInAutoScalingGroup(t.Context(), &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+		InstanceId: aws.String(st.Instances[0].ID), ShouldDecrementDesiredCapacity: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := must(s.Group("w")); st.Desired != 3 || st.Units != 3 {
+		t.Errorf("terminating a weight-2 instance with decrement: desired %d, units %d; want 3, 3", st.Desired, st.Units)
+	}
+	for _, o := range [][]asgtest.Override{
+		{{InstanceType: "m5.large", WeightedCapacity: "2"}, {InstanceType: "m5.xlarge"}},
+		{{InstanceType: "m5.large", WeightedCapacity: "0"}},
+		{{InstanceType: "m5.large", WeightedCapacity: "1000"}},
+		{{InstanceType: "m5.large", WeightedCapacity: "1.5"}},
+	} {
+		if err := s.AddGroup(asgtest.Group{Name: "bad", Max: 1, Zones: []string{"a"},
+			MixedInstances: &asgtest.MixedInstances{LaunchTemplate: asgtest.LaunchTemplateRef{Name: "lt"}, Overrides: o}}); err == nil {
+			t.Errorf("overrides %v accepted", o)
+		}
+	}
+}
+
+func must(st asgtest.GroupState, ok bool) asgtest.GroupState {
+	if !ok {
+		panic("no such group")
+	}
+	return st
+}
