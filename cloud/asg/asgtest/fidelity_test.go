@@ -154,7 +154,9 @@ func TestDescribeInstanceTypesFilters(t *testing.T) {
 		}
 		return out
 	}
-	f := func(name string, values ...string) ec2types.Filter { return ec2types.Filter{Name: aws.String(name), Values: values} }
+	f := func(name string, values ...string) ec2types.Filter {
+		return ec2types.Filter{Name: aws.String(name), Values: values}
+	}
 	for _, tc := range []struct {
 		in   *ec2.DescribeInstanceTypesInput
 		want []string
