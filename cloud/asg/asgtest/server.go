@@ -63,6 +63,7 @@ type Server struct {
 	latency   time.Duration
 	calls     emulator.Calls
 	policy    *policy
+	hostile   Hostile
 	seq       int // request and activity IDs
 	instSeq   int // instance IDs, independent of how many calls were made
 }
@@ -223,12 +224,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		writeASGError(w, &apiError{status: 400, code: "MalformedQueryString", msg: err.Error()}, "")
 		return
 	}
-	r := request{action: hr.PostForm.Get("Action"), version: hr.PostForm.Get("Version"), form: hr.PostForm}
 	s.mu.Lock()
 	s.seq++
 	rid := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
 	latency := s.latency
+	hostile := s.hostile
 	s.mu.Unlock()
+	if hostile.Request != nil {
+		hostile.Request(hr.PostForm.Get("Action"), hr.PostForm)
+	}
+	r := request{action: hr.PostForm.Get("Action"), version: hr.PostForm.Get("Version"), form: hr.PostForm}
 	if latency > 0 {
 		select {
 		case <-time.After(latency):
@@ -236,6 +241,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 			return
 		}
 	}
+	if hostile.Answer != nil {
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		s.answer(rec, r, rid)
+		a := &Answer{Service: "autoscaling", Action: r.action, Status: rec.status, Body: rec.body.Bytes()}
+		if r.version == EC2Version {
+			a.Service = "ec2"
+		}
+		hostile.Answer(a)
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(a.Status)
+		_, _ = w.Write(a.Body)
+		return
+	}
+	s.answer(w, r, rid)
+}
+
+// answer runs one decoded request and writes its answer.
+func (s *Server) answer(w http.ResponseWriter, r request, rid string) {
 	switch r.version {
 	case AutoScalingVersion:
 		body, err := s.serve(r, "autoscaling", s.autoScalingHandlers(), r.action+"Result")
