@@ -316,3 +316,45 @@ func must(st asgtest.GroupState, ok bool) asgtest.GroupState {
 	}
 	return st
 }
+
+func TestHostileHelpers(t *testing.T) {
+	s, asc, ec := newServer(t)
+	s.AddLaunchConfiguration(asgtest.LaunchConfiguration{Name: "lc", InstanceType: "m5.large"})
+	for _, name := range []string{"a", "b"} {
+		if err := s.AddGroup(asgtest.Group{Name: name, Max: 3, Desired: 1, Zones: []string{"z"}, LaunchConfig: "lc"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// SetGroupField touches one group; SetField every match.
+	s.SetHostile(asgtest.Join(asgtest.SetGroupField("b", "MaxSize", "7"), asgtest.SetField("DescribeInstanceTypes", "defaultVCpus", "-4")))
+	out, err := asc.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{})
+	if err != nil || aws.ToInt32(out.AutoScalingGroups[0].MaxSize) != 3 || aws.ToInt32(out.AutoScalingGroups[1].MaxSize) != 7 {
+		t.Fatalf("SetGroupField: %+v %v", out, err)
+	}
+	it, err := ec.DescribeInstanceTypes(t.Context(), &ec2.DescribeInstanceTypesInput{InstanceTypes: []ec2types.InstanceType{"m5.large", "c5.large"}})
+	if err != nil || aws.ToInt32(it.InstanceTypes[0].VCpuInfo.DefaultVCpus) != -4 || aws.ToInt32(it.InstanceTypes[1].VCpuInfo.DefaultVCpus) != -4 {
+		t.Fatalf("SetField: %v", err)
+	}
+	// RepeatNextToken on EC2 adds a nextToken and serves page one again.
+	s.SetHostile(asgtest.RepeatNextToken("DescribeInstanceTypes"))
+	first, err := ec.DescribeInstanceTypes(t.Context(), &ec2.DescribeInstanceTypesInput{MaxResults: aws.Int32(5)})
+	if err != nil || aws.ToString(first.NextToken) != "asgtest-repeat" {
+		t.Fatalf("RepeatNextToken: %v %v", first, err)
+	}
+	again, err := ec.DescribeInstanceTypes(t.Context(), &ec2.DescribeInstanceTypesInput{MaxResults: aws.Int32(5), NextToken: first.NextToken})
+	if err != nil || again.InstanceTypes[0].InstanceType != first.InstanceTypes[0].InstanceType {
+		t.Fatalf("second page: %v", err)
+	}
+	// EmptyBody still applies the action; the SDK reads an empty result.
+	s.SetHostile(asgtest.EmptyBody("SetDesiredCapacity"))
+	if _, err := asc.SetDesiredCapacity(t.Context(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("a"), DesiredCapacity: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Group("a"); st.Desired != 2 {
+		t.Errorf("desired %d", st.Desired)
+	}
+	s.SetHostile(asgtest.Hostile{})
+	if out, err := asc.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{}); err != nil || aws.ToInt32(out.AutoScalingGroups[1].MaxSize) != 3 {
+		t.Errorf("hostile mode not off: %v", err)
+	}
+}

@@ -60,7 +60,9 @@ func elementRE(name string) *regexp.Regexp {
 	return regexp.MustCompile(`<` + regexp.QuoteMeta(name) + `>[^<]*</` + regexp.QuoteMeta(name) + `>`)
 }
 
-func elementXML(name, text string) []byte { return []byte("<" + name + ">" + escape(text) + "</" + name + ">") }
+func elementXML(name, text string) []byte {
+	return []byte("<" + name + ">" + escape(text) + "</" + name + ">")
+}
 
 // SetField sets the text of every <element> in successful answers to
 // action: SetField("DescribeAutoScalingGroups", "DesiredCapacity",
