@@ -368,6 +368,14 @@ func TestEndlessPagesAreCapped(t *testing.T) {
 	if n > 1001 {
 		t.Errorf("%d pages read", n)
 	}
+	// Two named groups can take at most three pages.
+	n = 0
+	if _, err := newP(func(c *asg.Config) { c.ClusterName, c.GroupNames = "", []string{"good", "bad"} }); !errors.Is(err, asg.ErrBadResponse) {
+		t.Fatalf("New by names: %v", err)
+	}
+	if n != 3 {
+		t.Errorf("%d pages read for two names, want 3", n)
+	}
 }
 
 // An empty 200 is an error, not "no groups".

@@ -287,13 +287,14 @@ func (p *Provider) refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// maxDescribePages caps the DescribeAutoScalingGroups pages of one refresh
-// (100 groups a page, so 100 000 groups).
-const maxDescribePages = 1000
+// maxDiscoveryPages caps the DescribeAutoScalingGroups pages of a
+// discovery by tags (100 groups a page, so 100 000 groups); a batch of
+// names may take at most one page per name, plus one.
+const maxDiscoveryPages = 1000
 
 // describe runs DescribeAutoScalingGroups by names (batches of 100) or by
-// tag filters, following NextToken; a token that repeats, or more than
-// maxDescribePages pages, is an error rather than an endless loop.
+// tag filters, following NextToken; a token that repeats, or more pages
+// than the input can need, is an error rather than an endless loop.
 func (p *Provider) describe(ctx context.Context) ([]astypes.AutoScalingGroup, error) {
 	var inputs []autoscaling.DescribeAutoScalingGroupsInput
 	if len(p.cfg.GroupNames) > 0 {
@@ -305,12 +306,15 @@ func (p *Provider) describe(ctx context.Context) ([]astypes.AutoScalingGroup, er
 		inputs = append(inputs, autoscaling.DescribeAutoScalingGroupsInput{Filters: p.discoveryFilters(), MaxRecords: aws.Int32(describeBatch)})
 	}
 	var out []astypes.AutoScalingGroup
-	pages := 0
 	for _, in := range inputs {
 		tokens := map[string]bool{}
-		for {
-			if pages++; pages > maxDescribePages {
-				return nil, fmt.Errorf("DescribeAutoScalingGroups: %w: more than %d pages in one refresh", ErrBadResponse, maxDescribePages)
+		limit := maxDiscoveryPages
+		if len(in.AutoScalingGroupNames) > 0 {
+			limit = len(in.AutoScalingGroupNames) + 1
+		}
+		for pages := 1; ; pages++ {
+			if pages > limit {
+				return nil, fmt.Errorf("DescribeAutoScalingGroups: %w: more than %d pages", ErrBadResponse, limit)
 			}
 			page, err := p.cfg.AutoScaling.DescribeAutoScalingGroups(ctx, &in, asGuard)
 			if err != nil {

@@ -195,7 +195,11 @@ func (r request) intParam(k string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, &apiError{status: 400, code: "ValidationError", msg: fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", v, k)}
+		code := "ValidationError"
+		if r.version == EC2Version {
+			code = "InvalidParameterValue"
+		}
+		return 0, &apiError{status: 400, code: code, msg: fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", v, k)}
 	}
 	return n, nil
 }
@@ -382,7 +386,10 @@ func writeASGError(w http.ResponseWriter, err error, rid string) {
 }
 
 func writeEC2Error(w http.ResponseWriter, err error, rid string) {
-	e := asAPIError(err)
+	e := *asAPIError(err)
+	if e.code == "InternalFailure" { // Auto Scaling's name for it
+		e.code = "InternalError"
+	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("X-Amzn-Requestid", rid)
 	w.WriteHeader(e.status)
