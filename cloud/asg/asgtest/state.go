@@ -381,6 +381,9 @@ func (s *Server) spot(g *group) bool {
 
 // weightOf is the capacity units an instance counts for.
 func weightOf(in *Instance) int {
+	if in.Weight == "" {
+		return 1
+	}
 	if w, err := strconv.Atoi(in.Weight); err == nil && w > 0 {
 		return w
 	}
