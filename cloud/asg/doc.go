@@ -86,7 +86,8 @@
 //     its instances mapped, its sizing calls and Nodes return the error,
 //     and the other groups work. MaxSize is never reported above the cap,
 //     and placeholders never exceed it, so no answer makes Nodes allocate
-//     more than the cap.
+//     more than the cap; a group listing more than twice the cap in
+//     instances is invalid and its instances are not kept.
 //   - Pagination: a NextToken that repeats, or more than 1 000
 //     DescribeAutoScalingGroups pages in one refresh (a page per type for
 //     DescribeInstanceTypes), is ErrBadResponse; the cache is kept.

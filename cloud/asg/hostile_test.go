@@ -316,6 +316,25 @@ func TestSanityCap(t *testing.T) {
 	if err := p.ForceRefresh(t.Context()); !errors.Is(err, asg.ErrInvalidGroup) {
 		t.Errorf("desired above the cap: %v", err)
 	}
+	// More instances listed than twice the cap: invalid, and not kept.
+	srv.SetHostile(asgtest.Hostile{})
+	if err := p.ForceRefresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Group("good").IncreaseSize(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	p, err = newP(func(c *asg.Config) { c.MaxGroupSize = 1 })
+	if !errors.Is(err, asg.ErrInvalidGroup) || !strings.Contains(err.Error(), "3 instances listed") {
+		t.Fatalf("too many instances: %v", err)
+	}
+	if gs, _ := p.NodeGroups(t.Context()); len(gs) != 2 {
+		t.Fatalf("%d groups", len(gs))
+	}
+	st, _ := srv.Group("good")
+	if g, _ := p.NodeGroupForNode(t.Context(), asg.ProviderID("us-test-1a", st.Instances[0].ID)); g != nil {
+		t.Errorf("an instance of a group over the cap is mapped to %s", g.Id())
+	}
 }
 
 // A NextToken that always comes back is caught on its first repeat, with

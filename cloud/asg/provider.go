@@ -411,8 +411,13 @@ func (p *Provider) stateOf(g astypes.AutoScalingGroup) *groupState {
 			weights[w] = true
 		}
 	}
-	st.instances = make([]instanceState, 0, len(g.Instances))
-	for _, in := range g.Instances {
+	instances := g.Instances
+	if len(instances) > 2*st.cap { // terminating ones may outnumber the cap for a while, not twice over
+		bad = append(bad, fmt.Sprintf("%d instances listed, more than twice the sanity cap of %d (Config.MaxGroupSize)", len(instances), st.cap))
+		instances = nil
+	}
+	st.instances = make([]instanceState, 0, len(instances))
+	for _, in := range instances {
 		is := instanceState{id: aws.ToString(in.InstanceId), zone: aws.ToString(in.AvailabilityZone),
 			instanceType: aws.ToString(in.InstanceType), lifecycle: in.LifecycleState, weight: 1}
 		if in.WeightedCapacity != nil {
