@@ -101,6 +101,7 @@ type xmlASGInstanceDetail struct {
 	LifecycleState       string
 	HealthStatus         string
 	ProtectedFromScaleIn bool
+	WeightedCapacity     string `xml:",omitempty"`
 }
 
 func (s *Server) autoScalingHandlers() map[string]handler {
@@ -419,7 +420,7 @@ func (s *Server) describeASGInstances(r request) (any, error) {
 		for _, in := range s.groups[name].insts {
 			if len(ids) == 0 || slices.Contains(ids, in.ID) {
 				match = append(match, xmlASGInstanceDetail{InstanceId: in.ID, InstanceType: in.InstanceType, AutoScalingGroupName: name,
-					AvailabilityZone: in.Zone, LifecycleState: in.LifecycleState, HealthStatus: "HEALTHY"})
+					AvailabilityZone: in.Zone, LifecycleState: in.LifecycleState, HealthStatus: "HEALTHY", WeightedCapacity: in.Weight})
 			}
 		}
 	}
