@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -82,16 +83,35 @@ type Config struct {
 	// Reservations computes the kubelet and system reservations of a
 	// template from its capacity (nodegroup.EKSReservations if nil).
 	Reservations func(nodegroup.Resources) nodegroup.Reservations
+
+	// MaxGroupSize is the sanity cap on a group's size in nodes (100 000 if
+	// zero): MaxSize is reported no higher, and a group whose desired
+	// capacity asks for more nodes is invalid (ErrInvalidGroup), so a
+	// hostile or broken answer cannot make Nodes build millions of
+	// placeholders.
+	MaxGroupSize int
 }
 
+// DefaultMaxGroupSize is Config.MaxGroupSize when left zero.
+const DefaultMaxGroupSize = 100_000
+
 // New builds a provider and reads the groups once. The returned Provider is
-// safe for concurrent use.
+// safe for concurrent use. When the groups could be read but some are
+// unusable (ErrInvalidGroup, a named group the cloud did not return,
+// activities that could not be read), New returns the Provider together
+// with an error naming each such group; the other groups work.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.AutoScaling == nil || cfg.EC2 == nil {
 		return nil, errors.New("asg: Config.AutoScaling and Config.EC2 are required")
 	}
 	if len(cfg.GroupNames) == 0 && cfg.ClusterName == "" && len(cfg.TagFilters) == 0 {
 		return nil, errors.New("asg: Config needs GroupNames, ClusterName or TagFilters")
+	}
+	if cfg.MaxGroupSize < 0 {
+		return nil, fmt.Errorf("asg: Config.MaxGroupSize %d is negative", cfg.MaxGroupSize)
+	}
+	if cfg.MaxGroupSize == 0 {
+		cfg.MaxGroupSize = DefaultMaxGroupSize
 	}
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = time.Minute
@@ -110,7 +130,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p := &Provider{cfg: cfg, groups: map[string]*Group{}, byInstance: map[string]*Group{},
 		types: map[string]typeInfo{}, lts: map[string]ltCacheEntry{}}
 	if err := p.refresh(ctx); err != nil {
-		return nil, err
+		if p.last.IsZero() { // the describe itself failed
+			return nil, err
+		}
+		return p, err
 	}
 	return p, nil
 }

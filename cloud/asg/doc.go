@@ -8,7 +8,8 @@
 // Scaling and an EC2 client (autoscaling.NewFromConfig, ec2.NewFromConfig)
 // and reads the groups once. Groups are named (Config.GroupNames) or
 // discovered by cluster-autoscaler's tags, k8s.io/cluster-autoscaler/enabled
-// and k8s.io/cluster-autoscaler/<ClusterName>. Each *Group is a
+// and k8s.io/cluster-autoscaler/<ClusterName> (two tag-key filters, which
+// AWS ANDs: another cluster's groups are not picked up). Each *Group is a
 // nodegroup.NodeGroup and a nodegroup.OptionsProvider; Templates lists one
 // template per instance type of a mixed-instances group.
 //
@@ -45,6 +46,20 @@
 //   - Mixed-instances groups: Template is the first override (upstream's
 //     choice, and the type Auto Scaling tries first), and Templates exposes
 //     every override with its WeightedCapacity.
+//   - Weighted groups: AWS counts MinSize, MaxSize and DesiredCapacity in
+//     capacity units (the overrides' WeightedCapacity); upstream ignores
+//     weights and treats units as instances. Here sizes are nodes: when
+//     every override and every running instance has the same weight w,
+//     MinSize is ceil(min/w), MaxSize floor(max/w), TargetSize
+//     ceil(desired/w), IncreaseSize and DecreaseTargetSize set desired to
+//     nodes × w, DeleteNodes counts each instance's own weight (AWS lowers
+//     the desired capacity by it) and placeholders cover the missing
+//     units — exact, since Auto Scaling launches ceil(units/w) instances.
+//     When the weights differ, the nodes a change adds depend on which
+//     type launches, so TargetSize, IncreaseSize, DecreaseTargetSize and
+//     DeleteNodes refuse with ErrUnevenWeights; Nodes, NodeGroupForNode,
+//     Templates and Options still work (placeholders counted in the first
+//     override's weight).
 //   - Capacity type: spot when a mixed-instances policy buys no on-demand
 //     capacity above its base (OnDemandPercentageAboveBaseCapacity 0), when
 //     the launch template requests the spot market, or when the launch
@@ -58,6 +73,32 @@
 //     known within one refresh instead of after max-node-provision-time.
 //   - Malformed node-template tags (a taint without a valid effect, an
 //     unparsable quantity) are errors naming the tag, not silently dropped.
+//   - Answers are distrusted (see below); upstream takes them as they come.
+//
+// # Distrust of the cloud's answers
+//
+//   - A group described with sizes that cannot be true — a negative size,
+//     MinSize above MaxSize, DesiredCapacity outside [MinSize, MaxSize], a
+//     desired capacity above Config.MaxGroupSize nodes (100 000 by
+//     default), a WeightedCapacity outside 1–999 — is ErrInvalidGroup for
+//     that group alone: Refresh (and New, which then still returns the
+//     Provider) returns an error naming it, the group stays listed with
+//     its instances mapped, its sizing calls and Nodes return the error,
+//     and the other groups work. MaxSize is never reported above the cap,
+//     and placeholders never exceed it, so no answer makes Nodes allocate
+//     more than the cap; a group listing more than twice the cap in
+//     instances is invalid and its instances are not kept.
+//   - Pagination: a NextToken that repeats, or more than 1 000
+//     DescribeAutoScalingGroups pages in one refresh (a page per type for
+//     DescribeInstanceTypes), is ErrBadResponse; the cache is kept.
+//   - A successful answer with an empty body is ErrBadResponse, not an
+//     empty result (the SDK would read it as "no groups"); a body is read
+//     up to 64 MiB. A named group the cloud does not return is an error
+//     wrapping nodegroup.ErrNotFound that names it; a group returned twice
+//     is ErrBadResponse.
+//   - An instance type with vCPUs outside 1–8192, memory outside 1 MiB–64
+//     TiB, or negative or absurd GPUs, network limits or instance storage
+//     is ErrBadInstanceType naming the type, and is not cached.
 //
 // Tags honoured, with upstream's keys: node-template/label/<k> (labels;
 // they win over the built-in ones), node-template/taint/<k> = "value:Effect",

@@ -115,3 +115,33 @@ func ExampleGroup_Nodes_stockOut() {
 	// Creating OutOfCapacity
 	// true
 }
+
+// A weighted mixed-instances group is sized in nodes: AWS counts MinSize,
+// MaxSize and DesiredCapacity in capacity units (here 2 per instance), the
+// provider in nodes, and converts both ways.
+func ExampleGroup_TargetSize_weighted() {
+	srv := asgtest.NewServer(asgtest.Config{})
+	defer srv.Close()
+	srv.AddLaunchTemplate(asgtest.LaunchTemplate{Name: "lt"})
+	_ = srv.AddGroup(asgtest.Group{Name: "vcpus", Min: 2, Max: 9, Desired: 4, Zones: []string{"us-test-1a"},
+		MixedInstances: &asgtest.MixedInstances{LaunchTemplate: asgtest.LaunchTemplateRef{Name: "lt"},
+			Overrides: []asgtest.Override{{InstanceType: "m5.large", WeightedCapacity: "2"}, {InstanceType: "c5.large", WeightedCapacity: "2"}}}})
+
+	ctx := context.Background()
+	cfg := srv.AWSConfig()
+	p, err := asg.New(ctx, asg.Config{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), GroupNames: []string{"vcpus"}, Now: srv.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	g := p.Group("vcpus")
+	n, _ := g.TargetSize(ctx)
+	fmt.Printf("nodes: min %d, max %d, target %d\n", g.MinSize(), g.MaxSize(), n)
+	if err := g.IncreaseSize(ctx, 1); err != nil {
+		log.Fatal(err)
+	}
+	st, _ := srv.Group("vcpus")
+	fmt.Printf("AWS: desired %d units, %d instances\n", st.Desired, len(st.Instances))
+	// Output:
+	// nodes: min 1, max 4, target 2
+	// AWS: desired 6 units, 3 instances
+}

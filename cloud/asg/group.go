@@ -43,24 +43,36 @@ func (g *Group) state() *groupState {
 // Id is the group's name.
 func (g *Group) Id() string { return g.name }
 
-// MinSize is the group's MinSize as last described.
-func (g *Group) MinSize() int { return g.state().min }
+// MinSize is the group's MinSize in nodes, as last described: in a
+// weighted group, ceil(MinSize / weight).
+func (g *Group) MinSize() int { return g.state().minNodes() }
 
-// MaxSize is the group's MaxSize as last described.
-func (g *Group) MaxSize() int { return g.state().max }
+// MaxSize is the group's MaxSize in nodes, as last described: in a
+// weighted group, floor(MaxSize / weight); never above Config.MaxGroupSize.
+func (g *Group) MaxSize() int { return g.state().maxNodes() }
 
-// TargetSize is the desired capacity from the cache (no API call).
-func (g *Group) TargetSize(ctx context.Context) (int, error) { return g.state().desired, nil }
+// TargetSize is the desired capacity in nodes, from the cache (no API
+// call): in a weighted group, ceil(DesiredCapacity / weight), the instances
+// Auto Scaling launches to cover it. It fails with ErrInvalidGroup or
+// ErrUnevenWeights when no node count can be given.
+func (g *Group) TargetSize(ctx context.Context) (int, error) {
+	st := g.state()
+	if err := st.sizable(); err != nil {
+		return 0, g.fail("TargetSize", err)
+	}
+	return st.targetNodes(), nil
+}
 
 func (g *Group) fail(op string, err error) error {
 	return &nodegroup.Error{Op: op, Group: g.name, Err: err}
 }
 
-// setDesired calls SetDesiredCapacity. The value is absolute, so the SDK
-// retrying a throttled or lost call cannot add capacity twice.
+// setDesired calls SetDesiredCapacity with n capacity units. The value is
+// absolute, so the SDK retrying a throttled or lost call cannot add
+// capacity twice.
 func (g *Group) setDesired(ctx context.Context, n int) error {
 	_, err := g.p.cfg.AutoScaling.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
-		AutoScalingGroupName: aws.String(g.name), DesiredCapacity: aws.Int32(int32(n)), HonorCooldown: aws.Bool(false)})
+		AutoScalingGroupName: aws.String(g.name), DesiredCapacity: aws.Int32(int32(n)), HonorCooldown: aws.Bool(false)}, asGuard)
 	if err != nil {
 		return fmt.Errorf("SetDesiredCapacity %d: %w", n, classify(err))
 	}
@@ -70,8 +82,9 @@ func (g *Group) setDesired(ctx context.Context, n int) error {
 	return nil
 }
 
-// IncreaseSize raises the desired capacity by delta with
-// SetDesiredCapacity(HonorCooldown=false); ErrAtMax if that passes MaxSize.
+// IncreaseSize raises the target by delta nodes with
+// SetDesiredCapacity(HonorCooldown=false) — delta × weight units in a
+// weighted group; ErrAtMax if that passes MaxSize.
 func (g *Group) IncreaseSize(ctx context.Context, delta int) error {
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
@@ -79,10 +92,14 @@ func (g *Group) IncreaseSize(ctx context.Context, delta int) error {
 		return g.fail("IncreaseSize", fmt.Errorf("delta %d must be positive", delta))
 	}
 	st := g.state()
-	if st.desired+delta > st.max {
-		return g.fail("IncreaseSize", fmt.Errorf("%w: %d + %d > %d", nodegroup.ErrAtMax, st.desired, delta, st.max))
+	if err := st.sizable(); err != nil {
+		return g.fail("IncreaseSize", err)
 	}
-	if err := g.setDesired(ctx, st.desired+delta); err != nil {
+	cur, top := st.targetNodes(), st.maxNodes()
+	if delta > top-cur {
+		return g.fail("IncreaseSize", fmt.Errorf("%w: %d + %d > %d", nodegroup.ErrAtMax, cur, delta, top))
+	}
+	if err := g.setDesired(ctx, (cur+delta)*st.unit); err != nil {
 		if strings.Contains(err.Error(), "above max value") {
 			err = fmt.Errorf("%w: %w", nodegroup.ErrAtMax, err)
 		}
@@ -94,11 +111,11 @@ func (g *Group) IncreaseSize(ctx context.Context, delta int) error {
 	return nil
 }
 
-// DecreaseTargetSize lowers the desired capacity by delta, only cancelling
+// DecreaseTargetSize lowers the target by delta nodes, only cancelling
 // capacity no instance fills yet: it re-reads the group first (one
 // DescribeAutoScalingGroups) and refuses, changing nothing, when the new
-// target would be below the instances that exist (pending ones included),
-// since AWS would terminate one of them.
+// target would be below the instances that exist (pending ones included)
+// or their capacity units, since AWS would terminate one of them.
 func (g *Group) DecreaseTargetSize(ctx context.Context, delta int) error {
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
@@ -109,13 +126,17 @@ func (g *Group) DecreaseTargetSize(ctx context.Context, delta int) error {
 		return g.fail("DecreaseTargetSize", err)
 	}
 	st := g.state()
-	if live := st.live(); st.desired-delta < live {
-		return g.fail("DecreaseTargetSize", fmt.Errorf("target %d - %d would be below the %d existing instances; use DeleteNodes", st.desired, delta, live))
+	if err := st.sizable(); err != nil {
+		return g.fail("DecreaseTargetSize", err)
 	}
-	if st.desired-delta < st.min {
-		return g.fail("DecreaseTargetSize", fmt.Errorf("target %d - %d would be below the minimum %d", st.desired, delta, st.min))
+	cur := st.targetNodes()
+	if live := st.live(); delta > cur-live || (cur-delta)*st.unit < st.units() {
+		return g.fail("DecreaseTargetSize", fmt.Errorf("target %d - %d would be below the %d existing instances; use DeleteNodes", cur, delta, live))
 	}
-	if err := g.setDesired(ctx, st.desired-delta); err != nil {
+	if cur-delta < st.minNodes() {
+		return g.fail("DecreaseTargetSize", fmt.Errorf("target %d - %d would be below the minimum %d", cur, delta, st.minNodes()))
+	}
+	if err := g.setDesired(ctx, (cur-delta)*st.unit); err != nil {
 		return g.fail("DecreaseTargetSize", err)
 	}
 	return nil
@@ -123,14 +144,24 @@ func (g *Group) DecreaseTargetSize(ctx context.Context, delta int) error {
 
 // reread describes this one group and updates the cache.
 func (g *Group) reread(ctx context.Context) error {
-	out, err := g.p.cfg.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g.name}})
+	out, err := g.p.cfg.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g.name}}, asGuard)
 	if err != nil {
 		return fmt.Errorf("DescribeAutoScalingGroups: %w", classify(err))
 	}
-	if len(out.AutoScalingGroups) != 1 {
-		return fmt.Errorf("%w: group %s no longer exists", nodegroup.ErrNotFound, g.name)
+	var found []astypes.AutoScalingGroup
+	for _, ag := range out.AutoScalingGroups {
+		if aws.ToString(ag.AutoScalingGroupName) == g.name {
+			found = append(found, ag)
+		}
 	}
-	st := stateOf(out.AutoScalingGroups[0])
+	switch len(found) {
+	case 0:
+		return fmt.Errorf("%w: DescribeAutoScalingGroups did not return group %s", nodegroup.ErrNotFound, g.name)
+	case 1:
+	default:
+		return fmt.Errorf("%w: DescribeAutoScalingGroups returned group %s %d times", ErrBadResponse, g.name, len(found))
+	}
+	st := g.p.stateOf(found[0])
 	g.p.mu.Lock()
 	defer g.p.mu.Unlock()
 	st.failure = g.st.failure
@@ -152,6 +183,9 @@ func (g *Group) DeleteNodes(ctx context.Context, providerIDs []string) error {
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
 	st := g.state()
+	if err := st.sizable(); err != nil {
+		return g.fail("DeleteNodes", err)
+	}
 	byID := make(map[string]instanceState, len(st.instances))
 	for _, in := range st.instances {
 		byID[in.id] = in
@@ -177,24 +211,26 @@ func (g *Group) DeleteNodes(ctx context.Context, providerIDs []string) error {
 			return g.fail("DeleteNodes", fmt.Errorf("%w: instance %s is not in the group", nodegroup.ErrNotFound, pid))
 		}
 	}
-	if n := len(terminate) + placeholders; st.desired-n < st.min {
-		return g.fail("DeleteNodes", fmt.Errorf("%w: %d - %d < %d", nodegroup.ErrAtMin, st.desired, n, st.min))
+	units := placeholders*st.unit + sumWeights(terminate)
+	if n, cur := len(terminate)+placeholders, st.targetNodes(); cur-n < st.minNodes() || st.desired-units < st.min {
+		return g.fail("DeleteNodes", fmt.Errorf("%w: %d - %d < %d", nodegroup.ErrAtMin, cur, n, st.minNodes()))
 	}
 	if placeholders > 0 {
-		if err := g.setDesired(ctx, st.desired-placeholders); err != nil {
+		// ceil((desired - p·w) / w) = ceil(desired / w) - p: exactly p nodes fewer.
+		if err := g.setDesired(ctx, max(0, st.desired-placeholders*st.unit)); err != nil {
 			return g.fail("DeleteNodes", err)
 		}
 	}
 	failed := map[string]error{}
 	for _, in := range terminate {
 		_, err := g.p.cfg.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
-			InstanceId: aws.String(in.id), ShouldDecrementDesiredCapacity: aws.Bool(true)})
+			InstanceId: aws.String(in.id), ShouldDecrementDesiredCapacity: aws.Bool(true)}, asGuard)
 		if err != nil {
 			failed[ProviderID(in.zone, in.id)] = g.fail("DeleteNodes", fmt.Errorf("TerminateInstanceInAutoScalingGroup %s: %w", in.id, classify(err)))
 			continue
 		}
 		g.p.mu.Lock()
-		g.st.desired--
+		g.st.desired -= in.weight // AWS lowers the desired capacity by the instance's weight
 		for i := range g.st.instances {
 			if g.st.instances[i].id == in.id {
 				g.st.instances[i].lifecycle = astypes.LifecycleStateTerminating
@@ -208,14 +244,30 @@ func (g *Group) DeleteNodes(ctx context.Context, providerIDs []string) error {
 	return nil
 }
 
-// Nodes lists the cached instances, then one placeholder (Creating) per unit
-// of desired capacity no instance fills yet; when the latest launch failed,
-// placeholders carry its error class (OutOfCapacity for a stock-out) and message.
+func sumWeights(ins []instanceState) int {
+	n := 0
+	for _, in := range ins {
+		n += in.weight
+	}
+	return n
+}
+
+// Nodes lists the cached instances, then one placeholder (Creating) per
+// node the desired capacity asks for that no instance fills yet (in a
+// weighted group, the missing units over the weight; in a group with
+// uneven weights, over the first override's weight, the type Auto Scaling
+// tries first); when the latest launch failed, placeholders carry its
+// error class (OutOfCapacity for a stock-out) and message. An invalid
+// group (ErrInvalidGroup) returns the error and no list.
 func (g *Group) Nodes(ctx context.Context) ([]nodegroup.Instance, error) {
 	g.p.mu.Lock()
 	defer g.p.mu.Unlock()
 	st := g.st
-	out := make([]nodegroup.Instance, 0, max(len(st.instances), st.desired))
+	if st.invalid != nil {
+		return nil, g.fail("Nodes", st.invalid)
+	}
+	ph := st.placeholders()
+	out := make([]nodegroup.Instance, 0, len(st.instances)+ph)
 	for _, in := range st.instances {
 		state := nodegroup.InstanceRunning
 		switch {
@@ -230,7 +282,7 @@ func (g *Group) Nodes(ctx context.Context) ([]nodegroup.Instance, error) {
 	if len(st.zones) > 0 {
 		zone = st.zones[0]
 	}
-	for i := range st.desired - st.live() {
+	for i := range ph {
 		in := nodegroup.Instance{ProviderID: ProviderID(zone, g.placeholderID(i)), State: nodegroup.InstanceCreating, Zone: zone}
 		if st.failure != nil {
 			in.ErrorClass, in.ErrorMessage = st.failure.class, st.failure.message
@@ -251,7 +303,7 @@ func (g *Group) isPlaceholder(st *groupState, id string) bool {
 		return false
 	}
 	i, err := strconv.Atoi(rest)
-	return err == nil && i >= 0 && i < st.desired-st.live()
+	return err == nil && i >= 0 && i < st.placeholders()
 }
 
 // placeholderOwner finds the group whose placeholder id is; p.mu is held.

@@ -74,15 +74,39 @@ func (p *Provider) instanceTypes(ctx context.Context, names []string) (map[strin
 	}
 	sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
 	for i := 0; i < len(missing); i += 100 {
-		pg := ec2.NewDescribeInstanceTypesPaginator(p.cfg.EC2, &ec2.DescribeInstanceTypesInput{InstanceTypes: missing[i:min(i+100, len(missing))]})
-		for pg.HasMorePages() {
-			out, err := pg.NextPage(ctx)
+		batch := missing[i:min(i+100, len(missing))]
+		in := &ec2.DescribeInstanceTypesInput{InstanceTypes: batch}
+		tokens := map[string]bool{}
+		// 100 names fit in one page of the default size; a server that
+		// keeps paging past a page per name is not to be followed.
+		for pages := 1; ; pages++ {
+			if pages > len(batch)+1 {
+				return nil, fmt.Errorf("DescribeInstanceTypes: %w: more than %d pages for %d types", ErrBadResponse, len(batch)+1, len(batch))
+			}
+			out, err := p.cfg.EC2.DescribeInstanceTypes(ctx, in, ec2Guard)
 			if err != nil {
 				return nil, fmt.Errorf("DescribeInstanceTypes: %w", classify(err))
 			}
 			for _, t := range out.InstanceTypes {
-				p.types[string(t.InstanceType)] = typeInfoOf(t)
+				name := string(t.InstanceType)
+				if !seen[name] {
+					continue // not asked for: not cached either
+				}
+				ti, err := typeInfoOf(t)
+				if err != nil {
+					return nil, fmt.Errorf("DescribeInstanceTypes: %w", err)
+				}
+				p.types[name] = ti
 			}
+			next := aws.ToString(out.NextToken)
+			if next == "" {
+				break
+			}
+			if tokens[next] {
+				return nil, fmt.Errorf("DescribeInstanceTypes: %w: NextToken %.40q repeated", ErrBadResponse, next)
+			}
+			tokens[next] = true
+			in.NextToken = aws.String(next)
 		}
 	}
 	res := make(map[string]typeInfo, len(names))
@@ -96,13 +120,37 @@ func (p *Provider) instanceTypes(ctx context.Context, names []string) (map[strin
 	return res, nil
 }
 
-func typeInfoOf(t ec2types.InstanceTypeInfo) typeInfo {
+// Sanity bounds of an instance type description, well above every real
+// type (the largest have 448 vCPUs, 24 TiB of memory, 16 GPUs, 15 ENIs of
+// 50 addresses and 60 TB of instance store).
+const (
+	maxVCPUs       = 8192
+	maxMemoryMiB   = 64 << 20 // 64 TiB
+	maxGPUs        = 1024
+	maxENIs        = 1024
+	maxIPsPerENI   = 1024
+	maxLocalDiskGB = 1 << 20 // 1 PiB
+)
+
+// typeInfoOf reads a type's description, refusing negative or absurd
+// numbers with the type's name (ErrBadInstanceType).
+func typeInfoOf(t ec2types.InstanceTypeInfo) (typeInfo, error) {
 	ti := typeInfo{arch: "amd64"}
+	name := string(t.InstanceType)
+	bad := func(what string, v, limit int64) (typeInfo, error) {
+		return typeInfo{}, fmt.Errorf("%w: %.60s: %s %d is outside [0, %d]", ErrBadInstanceType, name, what, v, limit)
+	}
 	if t.VCpuInfo != nil {
 		ti.vcpus = int64(aws.ToInt32(t.VCpuInfo.DefaultVCpus))
 	}
+	if ti.vcpus <= 0 || ti.vcpus > maxVCPUs {
+		return typeInfo{}, fmt.Errorf("%w: %.60s: %d vCPUs is outside [1, %d]", ErrBadInstanceType, name, ti.vcpus, maxVCPUs)
+	}
 	if t.MemoryInfo != nil {
 		ti.memoryMiB = aws.ToInt64(t.MemoryInfo.SizeInMiB)
+	}
+	if ti.memoryMiB <= 0 || ti.memoryMiB > maxMemoryMiB {
+		return typeInfo{}, fmt.Errorf("%w: %.60s: memory %d MiB is outside [1, %d]", ErrBadInstanceType, name, ti.memoryMiB, maxMemoryMiB)
 	}
 	if t.ProcessorInfo != nil && len(t.ProcessorInfo.SupportedArchitectures) > 0 {
 		ti.arch = kubeArch(t.ProcessorInfo.SupportedArchitectures[0])
@@ -111,6 +159,12 @@ func typeInfoOf(t ec2types.InstanceTypeInfo) typeInfo {
 	if t.NetworkInfo != nil {
 		enis, ips = int64(aws.ToInt32(t.NetworkInfo.MaximumNetworkInterfaces)), int64(aws.ToInt32(t.NetworkInfo.Ipv4AddressesPerInterface))
 	}
+	if enis < 0 || enis > maxENIs {
+		return bad("network interfaces", enis, maxENIs)
+	}
+	if ips < 0 || ips > maxIPsPerENI {
+		return bad("IPv4 addresses per interface", ips, maxIPsPerENI)
+	}
 	ti.maxPods = maxPods(enis, ips)
 	if t.GpuInfo != nil {
 		for _, g := range t.GpuInfo.Gpus {
@@ -118,16 +172,23 @@ func typeInfoOf(t ec2types.InstanceTypeInfo) typeInfo {
 			if strings.EqualFold(aws.ToString(g.Manufacturer), "AMD") {
 				res = "amd.com/gpu"
 			}
+			n := int64(aws.ToInt32(g.Count))
+			if n < 0 || n > maxGPUs || ti.gpus[res]+n > maxGPUs {
+				return bad("GPUs", ti.gpus[res]+n, maxGPUs)
+			}
 			if ti.gpus == nil {
 				ti.gpus = map[string]int64{}
 			}
-			ti.gpus[res] += int64(aws.ToInt32(g.Count))
+			ti.gpus[res] += n
 		}
 	}
 	if t.InstanceStorageInfo != nil {
 		ti.localStorageGB = aws.ToInt64(t.InstanceStorageInfo.TotalSizeInGB)
 	}
-	return ti
+	if ti.localStorageGB < 0 || ti.localStorageGB > maxLocalDiskGB {
+		return bad("instance storage GB", ti.localStorageGB, maxLocalDiskGB)
+	}
+	return ti, nil
 }
 
 func (p *Provider) cachedLaunch(key string, alias bool) (launchData, bool) {
@@ -164,7 +225,7 @@ func (p *Provider) launchTemplate(ctx context.Context, spec *astypes.LaunchTempl
 	} else {
 		in.LaunchTemplateName = spec.LaunchTemplateName
 	}
-	out, err := p.cfg.EC2.DescribeLaunchTemplateVersions(ctx, in)
+	out, err := p.cfg.EC2.DescribeLaunchTemplateVersions(ctx, in, ec2Guard)
 	if err != nil {
 		return launchData{}, fmt.Errorf("DescribeLaunchTemplateVersions: %w", classify(err))
 	}
@@ -178,6 +239,9 @@ func (p *Provider) launchTemplate(ctx context.Context, spec *astypes.LaunchTempl
 	}
 	if len(data.BlockDeviceMappings) > 0 && data.BlockDeviceMappings[0].Ebs != nil {
 		d.rootVolumeGB = int64(aws.ToInt32(data.BlockDeviceMappings[0].Ebs.VolumeSize))
+		if d.rootVolumeGB < 0 {
+			return launchData{}, fmt.Errorf("DescribeLaunchTemplateVersions: %w: %s: root volume of %d GiB", ErrBadResponse, key, d.rootVolumeGB)
+		}
 	}
 	p.storeLaunch(key, d)
 	return d, nil
@@ -190,7 +254,7 @@ func (p *Provider) launchConfiguration(ctx context.Context, name string) (launch
 	if d, ok := p.cachedLaunch(key, true); ok {
 		return d, nil
 	}
-	out, err := p.cfg.AutoScaling.DescribeLaunchConfigurations(ctx, &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: []string{name}})
+	out, err := p.cfg.AutoScaling.DescribeLaunchConfigurations(ctx, &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: []string{name}}, asGuard)
 	if err != nil {
 		return launchData{}, fmt.Errorf("DescribeLaunchConfigurations: %w", classify(err))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +37,8 @@ var _ nodegroup.Provider = (*Provider)(nil)
 // Batch and page sizes of DescribeAutoScalingGroups (the API's maximum).
 const describeBatch = 100
 
-// groupState is one group as last described.
+// groupState is one group as last described. min, max and desired are in
+// AWS's units: instances, or capacity units in a weighted group.
 type groupState struct {
 	name         string
 	min, max     int
@@ -48,11 +50,22 @@ type groupState struct {
 	launchConfig string
 	mixed        *astypes.MixedInstancesPolicy
 	failure      *launchFailure // the latest launch activity failed
+
+	// unit is the capacity units one node counts for: 1 in an unweighted
+	// group, the common weight when every override and every running
+	// instance carries the same one, 0 when they differ (ErrUnevenWeights).
+	unit int
+	// firstWeight is the first override's weight (1 if unweighted); node
+	// bounds and placeholders of an uneven group are counted in it.
+	firstWeight int
+	cap         int   // Config.MaxGroupSize
+	invalid     error // why the description cannot be used, or nil
 }
 
 type instanceState struct {
 	id, zone, instanceType string
 	lifecycle              astypes.LifecycleState
+	weight                 int // capacity units, 1 when unweighted
 }
 
 // launchFailure is a failed launch reported by DescribeScalingActivities.
@@ -70,6 +83,59 @@ func (s *groupState) live() int {
 		}
 	}
 	return n
+}
+
+// units is the capacity the instances not on their way out provide.
+func (s *groupState) units() int {
+	n := 0
+	for _, in := range s.instances {
+		if !leaving(in.lifecycle) {
+			n += in.weight
+		}
+	}
+	return n
+}
+
+// w is the weight node counts are measured in.
+func (s *groupState) w() int {
+	if s.unit > 0 {
+		return s.unit
+	}
+	return s.firstWeight
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// minNodes, maxNodes and targetNodes are the group's sizes in nodes:
+// ceil(MinSize/w), floor(MaxSize/w) capped at Config.MaxGroupSize, and
+// ceil(DesiredCapacity/w) (Auto Scaling launches until the units are
+// covered, overshooting by part of one instance).
+func (s *groupState) minNodes() int    { return min(ceilDiv(max(s.min, 0), s.w()), s.cap) }
+func (s *groupState) maxNodes() int    { return min(max(s.max, 0)/s.w(), s.cap) }
+func (s *groupState) targetNodes() int { return ceilDiv(s.desired, s.w()) }
+
+// placeholders is how many nodes the desired capacity still asks for
+// beyond the instances that exist, never more than the cap allows.
+func (s *groupState) placeholders() int {
+	if s.invalid != nil {
+		return 0
+	}
+	short := s.desired - s.units()
+	if short <= 0 {
+		return 0
+	}
+	return max(0, min(ceilDiv(short, s.w()), s.cap-s.live()))
+}
+
+// sizable is nil when node counts map exactly onto the group's capacity.
+func (s *groupState) sizable() error {
+	if s.invalid != nil {
+		return s.invalid
+	}
+	if s.unit == 0 {
+		return ErrUnevenWeights
+	}
+	return nil
 }
 
 func leaving(l astypes.LifecycleState) bool {
@@ -157,7 +223,10 @@ func (p *Provider) ForceRefresh(ctx context.Context) error { return p.refresh(ct
 // refresh describes every group (batched, paginated), then asks
 // DescribeScalingActivities about the groups short of their desired
 // capacity only, so a failed launch (a spot stock-out) is known within one
-// refresh. On a describe failure the cache is left as it was.
+// refresh. On a describe failure the cache is left as it was. A group the
+// cloud describes insanely, or a named group it does not return, is an
+// error for that group alone: the returned error names each, and the
+// other groups are refreshed.
 func (p *Provider) refresh(ctx context.Context) error {
 	described, err := p.describe(ctx)
 	if err != nil {
@@ -166,9 +235,21 @@ func (p *Provider) refresh(ctx context.Context) error {
 	states := make([]*groupState, 0, len(described))
 	var errs []error
 	unknown := map[string]bool{} // groups whose activities could not be read
+	seen := make(map[string]bool, len(described))
 	for _, g := range described {
-		st := stateOf(g)
-		if st.desired > st.live() {
+		st := p.stateOf(g)
+		if st.name == "" {
+			errs = append(errs, &nodegroup.Error{Op: "Refresh", Err: fmt.Errorf("%w: DescribeAutoScalingGroups returned a group without a name", ErrBadResponse)})
+			continue
+		}
+		if seen[st.name] {
+			errs = append(errs, &nodegroup.Error{Op: "Refresh", Group: st.name, Err: fmt.Errorf("%w: DescribeAutoScalingGroups returned the group twice", ErrBadResponse)})
+			continue
+		}
+		seen[st.name] = true
+		if st.invalid != nil {
+			errs = append(errs, &nodegroup.Error{Op: "Refresh", Group: st.name, Err: st.invalid})
+		} else if st.desired > st.units() {
 			f, err := p.latestLaunchFailure(ctx, st.name)
 			if err != nil {
 				errs = append(errs, &nodegroup.Error{Op: "Refresh", Group: st.name, Err: classify(err)})
@@ -177,6 +258,12 @@ func (p *Provider) refresh(ctx context.Context) error {
 			st.failure = f
 		}
 		states = append(states, st)
+	}
+	for _, name := range p.cfg.GroupNames {
+		if !seen[name] {
+			errs = append(errs, &nodegroup.Error{Op: "Refresh", Group: name,
+				Err: fmt.Errorf("%w: DescribeAutoScalingGroups did not return the named group %s", nodegroup.ErrNotFound, name)})
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -200,27 +287,49 @@ func (p *Provider) refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// maxDiscoveryPages caps the DescribeAutoScalingGroups pages of a
+// discovery by tags (100 groups a page, so 100 000 groups); a batch of
+// names may take at most one page per name, plus one.
+const maxDiscoveryPages = 1000
+
 // describe runs DescribeAutoScalingGroups by names (batches of 100) or by
-// tag filters, following NextToken.
+// tag filters, following NextToken; a token that repeats, or more pages
+// than the input can need, is an error rather than an endless loop.
 func (p *Provider) describe(ctx context.Context) ([]astypes.AutoScalingGroup, error) {
-	var inputs []*autoscaling.DescribeAutoScalingGroupsInput
+	var inputs []autoscaling.DescribeAutoScalingGroupsInput
 	if len(p.cfg.GroupNames) > 0 {
 		for i := 0; i < len(p.cfg.GroupNames); i += describeBatch {
-			inputs = append(inputs, &autoscaling.DescribeAutoScalingGroupsInput{
+			inputs = append(inputs, autoscaling.DescribeAutoScalingGroupsInput{
 				AutoScalingGroupNames: p.cfg.GroupNames[i:min(i+describeBatch, len(p.cfg.GroupNames))], MaxRecords: aws.Int32(describeBatch)})
 		}
 	} else {
-		inputs = append(inputs, &autoscaling.DescribeAutoScalingGroupsInput{Filters: p.discoveryFilters(), MaxRecords: aws.Int32(describeBatch)})
+		inputs = append(inputs, autoscaling.DescribeAutoScalingGroupsInput{Filters: p.discoveryFilters(), MaxRecords: aws.Int32(describeBatch)})
 	}
 	var out []astypes.AutoScalingGroup
 	for _, in := range inputs {
-		pg := autoscaling.NewDescribeAutoScalingGroupsPaginator(p.cfg.AutoScaling, in)
-		for pg.HasMorePages() {
-			page, err := pg.NextPage(ctx)
+		tokens := map[string]bool{}
+		limit := maxDiscoveryPages
+		if len(in.AutoScalingGroupNames) > 0 {
+			limit = len(in.AutoScalingGroupNames) + 1
+		}
+		for pages := 1; ; pages++ {
+			if pages > limit {
+				return nil, fmt.Errorf("DescribeAutoScalingGroups: %w: more than %d pages", ErrBadResponse, limit)
+			}
+			page, err := p.cfg.AutoScaling.DescribeAutoScalingGroups(ctx, &in, asGuard)
 			if err != nil {
 				return nil, fmt.Errorf("DescribeAutoScalingGroups: %w", err)
 			}
 			out = append(out, page.AutoScalingGroups...)
+			next := aws.ToString(page.NextToken)
+			if next == "" {
+				break
+			}
+			if tokens[next] {
+				return nil, fmt.Errorf("DescribeAutoScalingGroups: %w: NextToken %.40q repeated after %d pages", ErrBadResponse, next, pages)
+			}
+			tokens[next] = true
+			in.NextToken = aws.String(next)
 		}
 	}
 	return out, nil
@@ -247,14 +356,97 @@ func (p *Provider) discoveryFilters() []astypes.Filter {
 	return fs
 }
 
-func stateOf(g astypes.AutoScalingGroup) *groupState {
+// maxWeight is the largest WeightedCapacity AWS accepts.
+const maxWeight = 999
+
+// parseWeight reads a WeightedCapacity: "" is 1, else an integer 1–999.
+func parseWeight(s string) (int, error) {
+	if s == "" {
+		return 1, nil
+	}
+	w, err := strconv.Atoi(s)
+	if err != nil || w < 1 || w > maxWeight {
+		return 0, fmt.Errorf("WeightedCapacity %.20q is not an integer from 1 to %d", s, maxWeight)
+	}
+	return w, nil
+}
+
+// stateOf reads a described group, distrusting it: sizes that cannot be
+// true make it invalid (an error for this group only), and weights decide
+// how nodes map onto capacity units.
+func (p *Provider) stateOf(g astypes.AutoScalingGroup) *groupState {
 	st := &groupState{name: aws.ToString(g.AutoScalingGroupName), min: int(aws.ToInt32(g.MinSize)), max: int(aws.ToInt32(g.MaxSize)),
-		desired: int(aws.ToInt32(g.DesiredCapacity)), zones: g.AvailabilityZones, tags: map[string]string{},
-		launchTmpl: g.LaunchTemplate, launchConfig: aws.ToString(g.LaunchConfigurationName), mixed: g.MixedInstancesPolicy}
-	st.instances = make([]instanceState, 0, len(g.Instances))
-	for _, in := range g.Instances {
-		st.instances = append(st.instances, instanceState{id: aws.ToString(in.InstanceId), zone: aws.ToString(in.AvailabilityZone),
-			instanceType: aws.ToString(in.InstanceType), lifecycle: in.LifecycleState})
+		desired: int(aws.ToInt32(g.DesiredCapacity)), zones: g.AvailabilityZones, tags: make(map[string]string, len(g.Tags)),
+		launchTmpl: g.LaunchTemplate, launchConfig: aws.ToString(g.LaunchConfigurationName), mixed: g.MixedInstancesPolicy,
+		unit: 1, firstWeight: 1, cap: p.cfg.MaxGroupSize}
+	var bad []string
+	switch {
+	case g.MinSize == nil || g.MaxSize == nil || g.DesiredCapacity == nil:
+		bad = append(bad, "MinSize, MaxSize or DesiredCapacity missing")
+	case st.desired < 0 || st.min < 0 || st.max < 0:
+		bad = append(bad, fmt.Sprintf("negative size (min %d, max %d, desired %d)", st.min, st.max, st.desired))
+	case st.min > st.max:
+		bad = append(bad, fmt.Sprintf("MinSize %d above MaxSize %d", st.min, st.max))
+	case st.desired < st.min || st.desired > st.max:
+		bad = append(bad, fmt.Sprintf("DesiredCapacity %d outside [MinSize %d, MaxSize %d]", st.desired, st.min, st.max))
+	}
+	// Weights: every override's, and every instance's own (an instance of a
+	// type since removed keeps its last weight).
+	weights := map[int]bool{}
+	weighted := false
+	if m := g.MixedInstancesPolicy; m != nil && m.LaunchTemplate != nil {
+		for i, o := range m.LaunchTemplate.Overrides {
+			if o.WeightedCapacity == nil {
+				continue
+			}
+			weighted = true
+			w, err := parseWeight(aws.ToString(o.WeightedCapacity))
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("override %d (%s): %v", i, aws.ToString(o.InstanceType), err))
+				continue
+			}
+			if len(weights) == 0 {
+				st.firstWeight = w
+			}
+			weights[w] = true
+		}
+	}
+	instances := g.Instances
+	if len(instances) > 2*st.cap { // terminating ones may outnumber the cap for a while, not twice over
+		bad = append(bad, fmt.Sprintf("%d instances listed, more than twice the sanity cap of %d (Config.MaxGroupSize)", len(instances), st.cap))
+		instances = nil
+	}
+	st.instances = make([]instanceState, 0, len(instances))
+	for _, in := range instances {
+		is := instanceState{id: aws.ToString(in.InstanceId), zone: aws.ToString(in.AvailabilityZone),
+			instanceType: aws.ToString(in.InstanceType), lifecycle: in.LifecycleState, weight: 1}
+		if in.WeightedCapacity != nil {
+			w, err := parseWeight(aws.ToString(in.WeightedCapacity))
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("instance %.40s: %v", is.id, err))
+			} else {
+				is.weight, weighted = w, true
+				if !leaving(in.LifecycleState) {
+					weights[w] = true
+				}
+			}
+		} else if weighted {
+			is.weight = st.firstWeight
+		}
+		st.instances = append(st.instances, is)
+	}
+	if len(weights) > 1 {
+		st.unit = 0
+	} else {
+		for w := range weights {
+			st.unit = w
+		}
+	}
+	if len(bad) == 0 && st.targetNodes() > st.cap {
+		bad = append(bad, fmt.Sprintf("DesiredCapacity %d is %d nodes, above the sanity cap of %d (Config.MaxGroupSize)", st.desired, st.targetNodes(), st.cap))
+	}
+	if len(bad) > 0 {
+		st.invalid = fmt.Errorf("%w: %s", ErrInvalidGroup, strings.Join(bad, "; "))
 	}
 	for _, t := range g.Tags {
 		st.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
@@ -270,7 +462,7 @@ var capacityCodes = []string{"InsufficientInstanceCapacity", "InsufficientCapaci
 // launch attempt failed, it says why.
 func (p *Provider) latestLaunchFailure(ctx context.Context, group string) (*launchFailure, error) {
 	out, err := p.cfg.AutoScaling.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{
-		AutoScalingGroupName: aws.String(group), MaxRecords: aws.Int32(20)})
+		AutoScalingGroupName: aws.String(group), MaxRecords: aws.Int32(20)}, asGuard)
 	if err != nil {
 		return nil, fmt.Errorf("DescribeScalingActivities: %w", err)
 	}

@@ -3,7 +3,6 @@ package asg
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -90,15 +89,11 @@ func (p *Provider) launchOptions(ctx context.Context, st *groupState) (launchDat
 			if aws.ToString(o.InstanceType) == "" {
 				continue
 			}
-			w := 1.0
-			if s := aws.ToString(o.WeightedCapacity); s != "" {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil || v <= 0 {
-					return launchData{}, nil, false, fmt.Errorf("override %s: weighted capacity %q", aws.ToString(o.InstanceType), s)
-				}
-				w = v
+			w, err := parseWeight(aws.ToString(o.WeightedCapacity))
+			if err != nil {
+				return launchData{}, nil, false, fmt.Errorf("override %s: %w", aws.ToString(o.InstanceType), err)
 			}
-			opts = append(opts, option{aws.ToString(o.InstanceType), w})
+			opts = append(opts, option{aws.ToString(o.InstanceType), float64(w)})
 		}
 		if len(opts) == 0 && launch.instanceType != "" {
 			opts = []option{{launch.instanceType, 1}}

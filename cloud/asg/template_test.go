@@ -29,7 +29,7 @@ func TestTemplates(t *testing.T) {
 	for _, g := range []asgtest.Group{
 		{Name: "mixed", Max: 5, Zones: []string{"us-test-1b", "us-test-1a"}, Tags: tags,
 			MixedInstances: &asgtest.MixedInstances{LaunchTemplate: asgtest.LaunchTemplateRef{Name: "base"}, OnDemandPercentageAboveBaseCapacity: 0,
-				Overrides: []asgtest.Override{{InstanceType: "m5.xlarge", WeightedCapacity: "2"}, {InstanceType: "m6g.large"}}}},
+				Overrides: []asgtest.Override{{InstanceType: "m5.xlarge", WeightedCapacity: "2"}, {InstanceType: "m6g.large", WeightedCapacity: "1"}}}},
 		{Name: "gpu", Max: 5, Zones: []string{"us-test-1a"}, LaunchConfig: "gpu", Tags: discoveryTags(nil)},
 	} {
 		if err := srv.AddGroup(g); err != nil {

@@ -101,6 +101,7 @@ type xmlASGInstanceDetail struct {
 	LifecycleState       string
 	HealthStatus         string
 	ProtectedFromScaleIn bool
+	WeightedCapacity     string `xml:",omitempty"`
 }
 
 func (s *Server) autoScalingHandlers() map[string]handler {
@@ -164,31 +165,41 @@ func (s *Server) ltSpec(r LaunchTemplateRef) *xmlLTSpec {
 	return x
 }
 
-// filterGroup reports whether g passes every filter (values of one filter OR'ed).
-func filterGroup(g *group, filters map[string][]string) bool {
-	for name, values := range filters {
-		ok := false
-		for _, v := range values {
-			switch {
-			case name == "tag-key":
-				_, ok = g.spec.Tags[v]
-			case name == "tag-value":
-				for _, tv := range g.spec.Tags {
-					ok = ok || tv == v
-				}
-			case strings.HasPrefix(name, "tag:"):
-				tv, has := g.spec.Tags[strings.TrimPrefix(name, "tag:")]
-				ok = has && tv == v
-			}
-			if ok {
-				break
-			}
-		}
-		if !ok {
+// filter is one entry of a request's Filters list.
+type filter struct {
+	name   string
+	values []string
+}
+
+// filterGroup reports whether g passes the filters as AWS applies them:
+// the values of one filter are OR'ed, different filters are AND'ed (two
+// tag-key filters require both keys).
+func filterGroup(g *group, filters []filter) bool {
+	for _, f := range filters {
+		if !slices.ContainsFunc(f.values, func(v string) bool { return filterMatch(g, f.name, v) }) {
 			return false
 		}
 	}
 	return true
+}
+
+func filterMatch(g *group, name, v string) bool {
+	switch {
+	case name == "tag-key":
+		_, ok := g.spec.Tags[v]
+		return ok
+	case name == "tag-value":
+		for _, tv := range g.spec.Tags {
+			if tv == v {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(name, "tag:"):
+		tv, has := g.spec.Tags[strings.TrimPrefix(name, "tag:")]
+		return has && tv == v
+	}
+	return false
 }
 
 func (s *Server) describeGroups(r request) (any, error) {
@@ -203,7 +214,7 @@ func (s *Server) describeGroups(r request) (any, error) {
 	if len(names) > max(50, maxRecords) {
 		return nil, validation("The number of AutoScalingGroupNames (%d) exceeds the maximum (%d); raise MaxRecords.", len(names), max(50, maxRecords))
 	}
-	filters := map[string][]string{}
+	var filters []filter
 	for i := 1; ; i++ {
 		p := "Filters.member." + strconv.Itoa(i)
 		name := r.get(p + ".Name")
@@ -213,7 +224,7 @@ func (s *Server) describeGroups(r request) (any, error) {
 		if name != "tag-key" && name != "tag-value" && !strings.HasPrefix(name, "tag:") {
 			return nil, validation("Filter name '%s' is not supported", name)
 		}
-		filters[name] = append(filters[name], r.list(p+".Values.member")...)
+		filters = append(filters, filter{name, r.list(p + ".Values.member")})
 	}
 	var match []*group
 	for _, name := range sortedKeys(s.groups) {
@@ -268,7 +279,7 @@ func (s *Server) setDesiredCapacity(r request) (any, error) {
 	}
 	g.desired = d
 	s.reconcile(g)
-	return struct{}{}, nil
+	return nil, nil // no result element: the action's output shape is empty
 }
 
 func activityXML(group string, a Activity) xmlActivity {
@@ -306,11 +317,13 @@ func (s *Server) terminateInstance(r request) (any, error) {
 			}
 			cause := "an instance was taken out of service in response to a user request."
 			if decrement == "true" {
-				if g.desired-1 < g.spec.Min {
+				// The desired capacity drops by the instance's weight.
+				w := weightOf(in)
+				if g.desired-w < g.spec.Min {
 					return nil, validation("Currently, desiredSize equals minSize (%d). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.", g.spec.Min)
 				}
-				g.desired--
-				cause = fmt.Sprintf("an instance was taken out of service in response to a user request, shrinking the capacity from %d to %d.", g.desired+1, g.desired)
+				g.desired -= w
+				cause = fmt.Sprintf("an instance was taken out of service in response to a user request, shrinking the capacity from %d to %d.", g.desired+w, g.desired)
 			}
 			a := s.terminate(g, in, cause)
 			s.reconcile(g)
@@ -407,7 +420,7 @@ func (s *Server) describeASGInstances(r request) (any, error) {
 		for _, in := range s.groups[name].insts {
 			if len(ids) == 0 || slices.Contains(ids, in.ID) {
 				match = append(match, xmlASGInstanceDetail{InstanceId: in.ID, InstanceType: in.InstanceType, AutoScalingGroupName: name,
-					AvailabilityZone: in.Zone, LifecycleState: in.LifecycleState, HealthStatus: "HEALTHY"})
+					AvailabilityZone: in.Zone, LifecycleState: in.LifecycleState, HealthStatus: "HEALTHY", WeightedCapacity: in.Weight})
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package asgtest
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -139,10 +140,87 @@ func (s *Server) describeLaunchTemplateVersions(r request) (any, error) {
 	return out, nil
 }
 
+// instanceTypeFilters are the DescribeInstanceTypes filter names the
+// emulator evaluates (a subset of EC2's), each giving an instance type's
+// values as strings; a filter's values may use the * and ? wildcards.
+var instanceTypeFilters = map[string]func(t InstanceType) []string{
+	"instance-type":                           func(t InstanceType) []string { return []string{t.Name} },
+	"current-generation":                      func(t InstanceType) []string { return []string{"true"} },
+	"processor-info.supported-architecture":   func(t InstanceType) []string { return []string{t.Arch} },
+	"vcpu-info.default-vcpus":                 func(t InstanceType) []string { return []string{strconv.Itoa(t.VCPUs)} },
+	"memory-info.size-in-mib":                 func(t InstanceType) []string { return []string{strconv.FormatInt(t.MemoryMiB, 10)} },
+	"network-info.maximum-network-interfaces": func(t InstanceType) []string { return []string{strconv.Itoa(t.ENIs)} },
+	"network-info.ipv4-addresses-per-interface": func(t InstanceType) []string {
+		return []string{strconv.Itoa(t.IPv4PerENI)}
+	},
+	"instance-storage-supported": func(t InstanceType) []string { return []string{strconv.FormatBool(t.LocalDiskGB > 0)} },
+	"instance-storage-info.total-size-in-gb": func(t InstanceType) []string {
+		if t.LocalDiskGB == 0 {
+			return nil
+		}
+		return []string{strconv.FormatInt(t.LocalDiskGB, 10)}
+	},
+	"supported-usage-class": func(t InstanceType) []string {
+		if t.SpotSupported {
+			return []string{"on-demand", "spot"}
+		}
+		return []string{"on-demand"}
+	},
+	"gpu-info.gpus.count": func(t InstanceType) []string {
+		if t.GPUs == 0 {
+			return nil
+		}
+		return []string{strconv.Itoa(t.GPUs)}
+	},
+	"gpu-info.gpus.manufacturer": func(t InstanceType) []string {
+		if t.GPUs == 0 {
+			return nil
+		}
+		return []string{t.GPUMaker}
+	},
+}
+
+// ec2Filters reads EC2's Filter.N.Name / Filter.N.Value.M parameters.
+func ec2Filters(r request, known func(string) bool) ([]filter, error) {
+	var out []filter
+	for i := 1; ; i++ {
+		p := "Filter." + strconv.Itoa(i)
+		name, ok := r.form[p+".Name"]
+		if !ok {
+			return out, nil
+		}
+		if !known(name[0]) {
+			return nil, ec2Error("InvalidParameterValue", "The filter '%s' is invalid", name[0])
+		}
+		values := r.list(p + ".Value")
+		if len(values) == 0 {
+			return nil, ec2Error("InvalidParameterValue", "The filter '%s' has no values", name[0])
+		}
+		out = append(out, filter{name[0], values})
+	}
+}
+
+// typeMatches applies the filters: values of one filter OR'ed, filters AND'ed.
+func typeMatches(t InstanceType, filters []filter) bool {
+	for _, f := range filters {
+		have := instanceTypeFilters[f.name](t)
+		if !slices.ContainsFunc(f.values, func(v string) bool {
+			return slices.ContainsFunc(have, func(h string) bool { return wildcardMatch(v, h) })
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) describeInstanceTypes(r request) (any, error) {
 	names := r.list("InstanceType")
 	if len(names) > 100 {
 		return nil, ec2Error("InvalidParameterValue", "The maximum number of instance types is 100.")
+	}
+	filters, err := ec2Filters(r, func(n string) bool { _, ok := instanceTypeFilters[n]; return ok })
+	if err != nil {
+		return nil, err
 	}
 	if len(names) == 0 {
 		names = sortedKeys(s.types)
@@ -151,6 +229,9 @@ func (s *Server) describeInstanceTypes(r request) (any, error) {
 		if _, ok := s.types[n]; !ok {
 			return nil, ec2Error("InvalidInstanceType", "The following supplied instance types do not exist: [%s]", n)
 		}
+	}
+	if len(filters) > 0 {
+		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !typeMatches(s.types[n], filters) })
 	}
 	maxResults := 100
 	if v := r.get("MaxResults"); v != "" {

@@ -32,3 +32,36 @@ func ExampleServer() {
 	// Pending
 	// InService 1
 }
+
+// Hostile mode makes the emulator lie, so a client's distrust can be
+// tested: here one group's desired capacity is overridden and every page
+// of DescribeAutoScalingGroups claims there is another.
+func ExampleServer_SetHostile() {
+	srv := asgtest.NewServer(asgtest.Config{})
+	defer srv.Close()
+	srv.AddLaunchConfiguration(asgtest.LaunchConfiguration{Name: "lc", InstanceType: "m5.large"})
+	_ = srv.AddGroup(asgtest.Group{Name: "g", Max: 3, Desired: 1, Zones: []string{"us-test-1a"}, LaunchConfig: "lc"})
+	srv.SetHostile(asgtest.Join(
+		asgtest.SetGroupField("g", "DesiredCapacity", "2147483647"),
+		asgtest.RepeatNextToken("DescribeAutoScalingGroups"),
+	))
+
+	client := autoscaling.NewFromConfig(srv.AWSConfig())
+	in := &autoscaling.DescribeAutoScalingGroupsInput{}
+	for page := 1; page <= 3; page++ {
+		out, err := client.DescribeAutoScalingGroups(context.Background(), in)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(page, aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity), aws.ToString(out.NextToken))
+		in.NextToken = out.NextToken
+	}
+	st, _ := srv.Group("g") // the emulator's own state is unchanged
+	fmt.Println(st.Desired)
+	// Output:
+	// 1 2147483647 asgtest-repeat
+	// 2 2147483647 asgtest-repeat
+	// 3 2147483647 asgtest-repeat
+	// 1
+}

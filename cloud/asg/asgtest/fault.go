@@ -7,10 +7,12 @@ type FaultKind int
 
 // Fault kinds.
 const (
-	// FaultThrottle answers HTTP 400 with code Throttling ("Rate exceeded"),
-	// without applying the action, as AWS does when a rate limit is hit.
+	// FaultThrottle refuses the call without applying it, as AWS does when
+	// a rate limit is hit: Auto Scaling answers HTTP 400 Throttling ("Rate
+	// exceeded"), EC2 HTTP 503 RequestLimitExceeded.
 	FaultThrottle FaultKind = iota + 1
-	// FaultServerError answers HTTP 500 InternalFailure without applying the action.
+	// FaultServerError answers a 5xx without applying the action: Auto
+	// Scaling HTTP 500 InternalFailure, EC2 HTTP 500 InternalError.
 	FaultServerError
 	// FaultLostResponse applies the action and then answers HTTP 500, as when
 	// a response is lost on the way back: a retry repeats an applied call.
@@ -23,10 +25,15 @@ type fault struct {
 	left   int    // < 0: until cleared
 }
 
-func (f *fault) err() error {
-	switch f.kind {
-	case FaultThrottle:
+// err is the fault's answer in the service's own codes ("autoscaling" or "ec2").
+func (f *fault) err(service string) error {
+	switch {
+	case f.kind == FaultThrottle && service == "ec2":
+		return &apiError{status: 503, code: "RequestLimitExceeded", msg: "Request limit exceeded."}
+	case f.kind == FaultThrottle:
 		return &apiError{status: 400, code: "Throttling", msg: "Rate exceeded"}
+	case service == "ec2":
+		return &apiError{status: 500, code: "InternalError", msg: "An internal error has occurred"}
 	default:
 		return &apiError{status: 500, code: "InternalFailure", msg: "An internal error occurred."}
 	}

@@ -63,6 +63,7 @@ type Server struct {
 	latency   time.Duration
 	calls     emulator.Calls
 	policy    *policy
+	hostile   Hostile
 	seq       int // request and activity IDs
 	instSeq   int // instance IDs, independent of how many calls were made
 }
@@ -194,7 +195,11 @@ func (r request) intParam(k string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, &apiError{status: 400, code: "ValidationError", msg: fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", v, k)}
+		code := "ValidationError"
+		if r.version == EC2Version {
+			code = "InvalidParameterValue"
+		}
+		return 0, &apiError{status: 400, code: code, msg: fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", v, k)}
 	}
 	return n, nil
 }
@@ -223,12 +228,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		writeASGError(w, &apiError{status: 400, code: "MalformedQueryString", msg: err.Error()}, "")
 		return
 	}
-	r := request{action: hr.PostForm.Get("Action"), version: hr.PostForm.Get("Version"), form: hr.PostForm}
 	s.mu.Lock()
 	s.seq++
 	rid := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
 	latency := s.latency
+	hostile := s.hostile
 	s.mu.Unlock()
+	if hostile.Request != nil {
+		hostile.Request(hr.PostForm.Get("Action"), hr.PostForm)
+	}
+	r := request{action: hr.PostForm.Get("Action"), version: hr.PostForm.Get("Version"), form: hr.PostForm}
 	if latency > 0 {
 		select {
 		case <-time.After(latency):
@@ -236,6 +245,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 			return
 		}
 	}
+	if hostile.Answer != nil {
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		s.answer(rec, r, rid)
+		a := &Answer{Service: "autoscaling", Action: r.action, Status: rec.status, Body: rec.body.Bytes()}
+		if r.version == EC2Version {
+			a.Service = "ec2"
+		}
+		hostile.Answer(a)
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(a.Status)
+		_, _ = w.Write(a.Body)
+		return
+	}
+	s.answer(w, r, rid)
+}
+
+// answer runs one decoded request and writes its answer.
+func (s *Server) answer(w http.ResponseWriter, r request, rid string) {
 	switch r.version {
 	case AutoScalingVersion:
 		body, err := s.serve(r, "autoscaling", s.autoScalingHandlers(), r.action+"Result")
@@ -256,6 +285,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 }
 
+// handler runs an action; a nil result (and no error) is a void action,
+// answered without a result element as AWS does.
 type handler func(r request) (any, error)
 
 // serve counts the call, applies the policy and the faults, runs the action
@@ -277,14 +308,17 @@ func (s *Server) serve(r request, service string, handlers map[string]handler, w
 	}
 	f := s.takeFault(r.action)
 	if f != nil && f.kind != FaultLostResponse {
-		return nil, f.err()
+		return nil, f.err(service)
 	}
 	out, err := h(r)
 	if err != nil {
 		return nil, err
 	}
 	if f != nil {
-		return nil, f.err() // applied, but the answer is lost
+		return nil, f.err(service) // applied, but the answer is lost
+	}
+	if out == nil {
+		return nil, nil // a void action: the response carries metadata only
 	}
 	name := wrapper
 	if name == "" {
@@ -352,7 +386,10 @@ func writeASGError(w http.ResponseWriter, err error, rid string) {
 }
 
 func writeEC2Error(w http.ResponseWriter, err error, rid string) {
-	e := asAPIError(err)
+	e := *asAPIError(err)
+	if e.code == "InternalFailure" { // Auto Scaling's name for it
+		e.code = "InternalError"
+	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("X-Amzn-Requestid", rid)
 	w.WriteHeader(e.status)

@@ -39,7 +39,7 @@ func TestDescribeThroughTheSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.AddGroup(asgtest.Group{Name: "g2", Max: 5, Zones: []string{"us-test-1a"},
-		MixedInstances: &asgtest.MixedInstances{LaunchTemplate: asgtest.LaunchTemplateRef{Name: "lt"}, Overrides: []asgtest.Override{{InstanceType: "m5.xlarge", WeightedCapacity: "2"}, {InstanceType: "m5.large"}}}}); err != nil {
+		MixedInstances: &asgtest.MixedInstances{LaunchTemplate: asgtest.LaunchTemplateRef{Name: "lt"}, Overrides: []asgtest.Override{{InstanceType: "m5.xlarge", WeightedCapacity: "2"}, {InstanceType: "m5.large", WeightedCapacity: "1"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := asc.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{

@@ -3,6 +3,7 @@ package asgtest
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -104,8 +105,11 @@ type LaunchTemplateRef struct {
 
 // Override is one mixed-instances policy override.
 type Override struct {
-	InstanceType     string
-	WeightedCapacity string // "" for 1
+	InstanceType string
+	// WeightedCapacity is how many capacity units an instance of this type
+	// counts for, "1" to "999"; "" on every override for an unweighted
+	// group (AWS requires all or none).
+	WeightedCapacity string
 }
 
 // MixedInstances is a mixed-instances policy.
@@ -118,11 +122,12 @@ type MixedInstances struct {
 }
 
 // Group is an Auto Scaling group to create. Exactly one of LaunchTemplate,
-// LaunchConfiguration and MixedInstances should be set.
+// LaunchConfiguration and MixedInstances should be set. With weighted
+// overrides, Min, Max and Desired are capacity units, as on AWS.
 type Group struct {
 	Name              string
 	Min, Max          int
-	Desired           int // instances InService at creation
+	Desired           int // capacity InService at creation
 	Zones             []string
 	LaunchTemplate    *LaunchTemplateRef
 	LaunchConfig      string
@@ -138,7 +143,7 @@ type Instance struct {
 	Zone           string
 	InstanceType   string
 	LifecycleState string // Pending, InService, Terminating
-	Weight         string
+	Weight         string // WeightedCapacity, "" in an unweighted group
 	LaunchedAt     time.Time
 }
 
@@ -159,7 +164,7 @@ type group struct {
 	createdAt time.Time
 }
 
-// AddGroup creates a group with Desired instances already InService,
+// AddGroup creates a group with Desired capacity already InService,
 // spread round-robin over its zones.
 func (s *Server) AddGroup(g Group) error {
 	s.mu.Lock()
@@ -176,11 +181,28 @@ func (s *Server) AddGroup(g Group) error {
 	if len(s.candidates(&group{spec: g})) == 0 {
 		return fmt.Errorf("asgtest: group %q has no instance type (launch template, configuration or overrides)", g.Name)
 	}
-	gr := &group{spec: g, desired: g.Desired, termAt: map[string]time.Time{}, createdAt: s.now}
-	for range g.Desired {
-		if in := s.launch(gr, true); in != nil {
-			in.LifecycleState = "InService"
+	if m := g.MixedInstances; m != nil {
+		weighted := 0
+		for _, o := range m.Overrides {
+			if o.WeightedCapacity == "" {
+				continue
+			}
+			weighted++
+			if w, err := strconv.Atoi(o.WeightedCapacity); err != nil || w < 1 || w > 999 {
+				return fmt.Errorf("asgtest: group %q: override %s: WeightedCapacity %q is not an integer from 1 to 999", g.Name, o.InstanceType, o.WeightedCapacity)
+			}
 		}
+		if weighted != 0 && weighted != len(m.Overrides) {
+			return fmt.Errorf("asgtest: group %q: WeightedCapacity is set on %d of %d overrides; AWS requires all or none", g.Name, weighted, len(m.Overrides))
+		}
+	}
+	gr := &group{spec: g, desired: g.Desired, termAt: map[string]time.Time{}, createdAt: s.now}
+	for s.units(gr) < g.Desired {
+		in := s.launch(gr, true)
+		if in == nil {
+			break
+		}
+		in.LifecycleState = "InService"
 	}
 	s.groups[g.Name] = gr
 	return nil
@@ -199,10 +221,13 @@ func (s *Server) StockOut(instanceType, zone string, on bool) {
 	s.reconcileAll()
 }
 
-// GroupState is a snapshot of a group.
+// GroupState is a snapshot of a group. Min, Max and Desired are capacity
+// units (instances in an unweighted group); Units is the capacity the
+// instances not terminating provide.
 type GroupState struct {
 	Name              string
 	Min, Max, Desired int
+	Units             int
 	Instances         []Instance
 	Activities        []Activity // newest first
 }
@@ -215,7 +240,7 @@ func (s *Server) Group(name string) (GroupState, bool) {
 	if !ok {
 		return GroupState{}, false
 	}
-	st := GroupState{Name: name, Min: g.spec.Min, Max: g.spec.Max, Desired: g.desired}
+	st := GroupState{Name: name, Min: g.spec.Min, Max: g.spec.Max, Desired: g.desired, Units: s.units(g)}
 	for _, in := range g.insts {
 		st.Instances = append(st.Instances, *in)
 	}
@@ -315,7 +340,7 @@ func (s *Server) launch(g *group, initial bool) *Instance {
 			if !initial {
 				g.acts = append(g.acts, Activity{ID: s.newActivityID(), StatusCode: "Successful",
 					Description: "Launching a new EC2 instance: " + in.ID,
-					Cause:       fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", s.now.Format(time.RFC3339), len(g.insts)-1, g.desired),
+					Cause:       fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", s.now.Format(time.RFC3339), s.units(g)-weightOf(in), g.desired),
 					Start:       s.now, End: s.now.Add(s.cfg.LaunchDelay)})
 			}
 			return in
@@ -335,7 +360,7 @@ func (s *Server) launch(g *group, initial bool) *Instance {
 	}
 	g.acts = append(g.acts, Activity{ID: s.newActivityID(), StatusCode: "Failed",
 		Description: "Launching a new EC2 instance.  Status Reason: Could not launch " + market + " Instances. InsufficientInstanceCapacity",
-		Cause:       fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", s.now.Format(time.RFC3339), s.live(g), g.desired),
+		Cause:       fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", s.now.Format(time.RFC3339), s.units(g), g.desired),
 		StatusMessage: fmt.Sprintf("Could not launch %s Instances. InsufficientInstanceCapacity - We currently do not have sufficient %s capacity in the Availability Zone you requested (%s). Our system will be working on provisioning additional capacity. Launching EC2 instance failed.",
 			market, typ, zone),
 		Start: s.now, End: s.now})
@@ -354,12 +379,24 @@ func (s *Server) spot(g *group) bool {
 	return s.lcs[g.spec.LaunchConfig].SpotPrice != ""
 }
 
-// live counts the instances not terminating.
-func (s *Server) live(g *group) int {
+// weightOf is the capacity units an instance counts for.
+func weightOf(in *Instance) int {
+	if in.Weight == "" {
+		return 1
+	}
+	if w, err := strconv.Atoi(in.Weight); err == nil && w > 0 {
+		return w
+	}
+	return 1
+}
+
+// units is the capacity of the instances not terminating: their count in
+// an unweighted group, the sum of their weights in a weighted one.
+func (s *Server) units(g *group) int {
 	n := 0
 	for _, in := range g.insts {
 		if in.LifecycleState != "Terminating" {
-			n++
+			n += weightOf(in)
 		}
 	}
 	return n
@@ -395,18 +432,26 @@ func (s *Server) reconcile(g *group) {
 			in.LifecycleState = "InService"
 		}
 	}
-	for live := s.live(g); live < g.desired; live++ {
+	// Launch until the capacity units reach the desired capacity, even if
+	// the last instance overshoots it (AWS's overage); each launch adds at
+	// least one unit, so this ends.
+	for s.units(g) < g.desired {
 		if s.launch(g, false) == nil {
 			break
 		}
 	}
-	// Above the desired capacity: terminate the newest, pending ones first.
-	for excess := s.live(g) - g.desired; excess > 0; excess-- {
+	// Above the desired capacity: terminate the newest, pending ones first,
+	// as long as the capacity left still covers the desired capacity.
+	for {
+		units := s.units(g)
 		var victim *Instance
 		for _, in := range g.insts {
-			if in.LifecycleState != "Terminating" && (victim == nil || betterVictim(in, victim)) {
+			if in.LifecycleState != "Terminating" && units-weightOf(in) >= g.desired && (victim == nil || betterVictim(in, victim)) {
 				victim = in
 			}
+		}
+		if victim == nil {
+			return
 		}
 		s.terminate(g, victim, fmt.Sprintf("a user request explicitly set group desired capacity changing the desired capacity, shrinking the capacity to %d.", g.desired))
 	}
