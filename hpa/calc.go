@@ -253,7 +253,9 @@ func resourceFetchErr(m *MetricInput, res ResourceName) error {
 	switch {
 	case m.Err != nil:
 		return fmt.Errorf("unable to get metrics for resource %s: %w", res, m.Err)
-	case len(m.Samples) == 0:
+	case len(m.Samples) == 0 && m.Listed == 0:
+		// The API returned no item at all. Items that gave no usable sample
+		// (a container or resource missing) go on, and end in errNoTargeted.
 		return fmt.Errorf("unable to get metrics for resource %s: %w", res, errNoAPIMetrics)
 	}
 	return nil

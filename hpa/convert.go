@@ -21,13 +21,17 @@ const cvDefaultCustomWindow = time.Minute
 // SpecFromV2 converts an autoscaling/v2 HPA spec into a Spec. Quantities
 // become milli-units (Quantity.MilliValue), tolerances floats
 // (AsApproximateFloat64), selectors the %+v text upstream prints in metric
-// names. It applies no defaults: Evaluate does. A metric whose source struct
-// is nil for its type is refused with an error wrapping ErrInvalidSpec,
-// worded as the API server words it; a metric of an unknown type is kept for
-// Validate (and Evaluate) to report.
+// names. An empty metric list gets the API server's default,
+// DefaultMetrics (cpu utilization 80 %); the other defaults are Evaluate's.
+// A metric whose source struct is nil for its type, or a target value set
+// to zero or less (which a Spec cannot hold, 0 meaning unset), is refused
+// with an error wrapping ErrInvalidSpec, worded as the API server words it;
+// a metric of an unknown type is kept for Validate (and Evaluate) to report.
 func SpecFromV2(s autoscalingv2.HorizontalPodAutoscalerSpec) (Spec, error) {
 	out := Spec{MinReplicas: cvCopyInt32(s.MinReplicas), MaxReplicas: s.MaxReplicas}
-	if len(s.Metrics) > 0 {
+	if len(s.Metrics) == 0 {
+		out.Metrics = DefaultMetrics()
+	} else {
 		out.Metrics = make([]MetricSpec, len(s.Metrics))
 	}
 	for i := range s.Metrics {
@@ -35,12 +39,45 @@ func SpecFromV2(s autoscalingv2.HorizontalPodAutoscalerSpec) (Spec, error) {
 		if field != "" {
 			return Spec{}, &cvFieldError{msg: fmt.Sprintf("spec.metrics[%d].%s: Required value: must populate information for the given metric source", i, field)}
 		}
+		if msg := cvTargetProblem(&s.Metrics[i]); msg != "" {
+			return Spec{}, &cvFieldError{msg: fmt.Sprintf("spec.metrics[%d].%s", i, msg)}
+		}
 		out.Metrics[i] = m
 	}
 	if b := s.Behavior; b != nil {
 		out.Behavior = &Behavior{ScaleUp: cvRulesFromV2(b.ScaleUp), ScaleDown: cvRulesFromV2(b.ScaleDown)}
 	}
 	return out, nil
+}
+
+// cvTargetProblem words the API server's error for a target value that is
+// set but not positive (its path below spec.metrics[i]), or returns "".
+func cvTargetProblem(m *autoscalingv2.MetricSpec) string {
+	var src string
+	var t *autoscalingv2.MetricTarget
+	switch {
+	case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil:
+		src, t = "resource", &m.Resource.Target
+	case m.Type == autoscalingv2.ContainerResourceMetricSourceType && m.ContainerResource != nil:
+		src, t = "containerResource", &m.ContainerResource.Target
+	case m.Type == autoscalingv2.PodsMetricSourceType && m.Pods != nil:
+		src, t = "pods", &m.Pods.Target
+	case m.Type == autoscalingv2.ObjectMetricSourceType && m.Object != nil:
+		src, t = "object", &m.Object.Target
+	case m.Type == autoscalingv2.ExternalMetricSourceType && m.External != nil:
+		src, t = "external", &m.External.Target
+	default:
+		return ""
+	}
+	switch {
+	case t.Value != nil && t.Value.Sign() != 1:
+		return fmt.Sprintf("%s.target.value: Invalid value: %s: must be positive", src, t.Value.String())
+	case t.AverageValue != nil && t.AverageValue.Sign() != 1:
+		return fmt.Sprintf("%s.target.averageValue: Invalid value: %s: must be positive", src, t.AverageValue.String())
+	case t.AverageUtilization != nil && *t.AverageUtilization < 1:
+		return fmt.Sprintf("%s.target.averageUtilization: Invalid value: %d: must be greater than 0", src, *t.AverageUtilization)
+	}
+	return ""
 }
 
 // cvMetricFromV2 converts one metric; on a missing source it returns the
@@ -175,6 +212,15 @@ func PodFromV1(p *corev1.Pod) Pod {
 		out.PodRequests = cvResourcesFromV1(p.Spec.Resources.Requests)
 	}
 	return out
+}
+
+// ResourceInputFromMetrics converts a resource metrics API listing into the
+// MetricInput of one Resource or ContainerResource metric: the samples of
+// PodSamplesFromMetrics and, in Listed, how many items the API returned,
+// so that Evaluate words "nothing returned" and "nothing usable" as
+// upstream does.
+func ResourceInputFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, resource ResourceName, container string) MetricInput {
+	return MetricInput{Samples: PodSamplesFromMetrics(pods, list, resource, container), Listed: len(list)}
 }
 
 // PodsFromV1 converts a pod list, keeping its order.

@@ -92,9 +92,9 @@ func TestSpecFromV2(t *testing.T) {
 		want hpa.Spec
 	}{
 		{"every source and behavior", cvV2Spec(), cvCompactSpec()},
-		{"no min, no metrics, no behavior", minimal, hpa.Spec{MaxReplicas: 3}},
+		{"no min, no metrics (the API server's cpu 80 %), no behavior", minimal, hpa.Spec{MaxReplicas: 3, Metrics: hpa.DefaultMetrics()}},
 		{"unknown source type kept for Validate", unknown, hpa.Spec{MaxReplicas: 3, Metrics: []hpa.MetricSpec{{Type: "Bogus"}}}},
-		{"explicit empty policies stay empty", emptyPolicies, hpa.Spec{MaxReplicas: 3, Behavior: &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{}}}}},
+		{"explicit empty policies stay empty", emptyPolicies, hpa.Spec{MaxReplicas: 3, Metrics: hpa.DefaultMetrics(), Behavior: &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{}}}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
