@@ -206,7 +206,7 @@ func TestConverterUnusableMetrics(t *testing.T) {
 func TestConverterSuperfluousAndDuplicates(t *testing.T) {
 	mk := func(name string, cpu int64) metricsv1beta1.PodMetrics {
 		return metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Name: name}, Timestamp: metav1.NewTime(evT0),
-			Window: metav1.Duration{Duration: time.Minute},
+			Window:     metav1.Duration{Duration: time.Minute},
 			Containers: []metricsv1beta1.ContainerMetrics{{Name: "app", Usage: corev1.ResourceList{corev1.ResourceCPU: *resource.NewMilliQuantity(cpu, resource.DecimalSI)}}}}
 	}
 	w := newV1World(evT0, 3, 1)
