@@ -264,6 +264,10 @@ func cvResourcesFromV1(rl corev1.ResourceList) Resources {
 // pods[i]); then the samples of pods not in pods, in list order. Upstream
 // counts those superfluous samples too. This is the layout Evaluate matches
 // against Input.Pods in one pass, without building an index.
+//
+// Prefer ResourceInputFromMetrics, which also records how many items the
+// API returned, so that a listing with no usable item is reported as
+// upstream reports it.
 func PodSamplesFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, resource ResourceName, container string) []PodSample {
 	samples := make([]PodSample, 0, len(list))
 	for i := range list {
