@@ -248,3 +248,34 @@ func TestEvaluateNoMetrics(t *testing.T) {
 		t.Errorf("failed default metric: err %v stopped %v result err %v", err, r.Stopped, r.Err)
 	}
 }
+
+// Samples in another order than the pods: the sample of an unready pod
+// that comes after the others is still that pod's, and upstream drops it
+// (removeMetricsForPods); it is not a superfluous sample. Found by
+// FuzzConverter.
+func TestSamplesOutOfOrderUnreadyPodDropped(t *testing.T) {
+	pods := []hpa.Pod{
+		evPod(evT0, evPodOpts{Name: "p0", Phase: hpa.PodPending}),
+		evPod(evT0, evPodOpts{Name: "p1"}),
+		evPod(evT0, evPodOpts{Name: "p2"}),
+	}
+	at := evT0.Add(-10 * time.Second)
+	for _, order := range [][]string{{"p1", "p2", "p0"}, {"p0", "p1", "p2"}, {"p2", "p0", "p1"}} {
+		vals := map[string]int64{"p0": 40_000, "p1": 10_000, "p2": 10_000}
+		var samples []hpa.PodSample
+		for _, n := range order {
+			samples = append(samples, hpa.PodSample{Pod: n, Value: vals[n], Timestamp: at, Window: time.Minute})
+		}
+		spec := hpa.Spec{MaxReplicas: 10, Metrics: []hpa.MetricSpec{{Type: hpa.PodsMetric, Name: "rps",
+			Target: hpa.MetricTarget{Type: hpa.AverageValueTarget, AverageValue: 10_000}}}}
+		in := hpa.Input{Now: evT0, SpecReplicas: 3, StatusReplicas: 3, Pods: pods, Metrics: []hpa.MetricInput{{Samples: samples}}}
+		r, err := hpa.Evaluate(hpa.DefaultConfig(), spec, in, &hpa.State{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.DesiredReplicas != 3 || r.CurrentMetrics[0].Current.AverageValue != 10_000 {
+			t.Errorf("order %v: desired %d average %d, want 3 and 10000 (the pending pod's sample dropped)",
+				order, r.DesiredReplicas, r.CurrentMetrics[0].Current.AverageValue)
+		}
+	}
+}
