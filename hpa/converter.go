@@ -40,11 +40,15 @@ type Converter struct {
 	specKey cvKey
 	specErr error
 
-	pods   []Pod
-	byName map[string]*cvEntry
-	order  []*cvEntry // the cached pods in the order Pods returns them
-	sync   uint64
-	layout uint64 // changes whenever Pods' result changes its names or order
+	pods    []Pod
+	byName  map[string]*cvEntry
+	order   []*cvEntry // the cached pods in the order Pods returns them
+	sync    uint64
+	layout  uint64 // changes whenever Pods' result changes its names or order
+	hadDups bool   // the last result carried duplicate names at its end
+	// templates are container lists already handed out: pods of one
+	// template share one, which lets Evaluate compute their request once.
+	templates [][]Container
 
 	// memo maps a metrics list's index to a pod position: metrics lists
 	// name the same pods in the same order sync after sync, and one list
@@ -86,11 +90,12 @@ type cvKey struct {
 // cvEntry is one cached pod, found by name; key says which object version
 // pod was converted from.
 type cvEntry struct {
-	name string
-	key  cvKey
-	pod  Pod
-	seen uint64 // the sync in which the pod was last listed
-	pos  int    // its index in that sync's result
+	name  string
+	key   cvKey
+	pod   Pod
+	seen  uint64 // the sync in which the pod was last listed
+	fresh uint64 // the sync in which it was last converted
+	pos   int    // its index in that sync's result
 }
 
 func cacheable(uid types.UID, rv string) bool { return uid != "" && rv != "" }
@@ -153,10 +158,12 @@ func (c *Converter) Pods(list []*corev1.Pod) []Pod {
 		k := cvKey{p.UID, p.ResourceVersion}
 		if !cacheable(k.uid, k.rv) || e.key != k {
 			e.pod = PodFromV1(p)
+			e.pod.Containers = c.shareContainers(e.pod.Containers)
 			e.key = k
 			if !cacheable(k.uid, k.rv) {
 				e.key = cvKey{}
 			}
+			e.fresh = c.sync
 		}
 		e.seen = c.sync
 		live++
@@ -175,17 +182,64 @@ func (c *Converter) Pods(list []*corev1.Pod) []Pod {
 		c.order = kept
 		added = true
 	}
+	if !added && len(dups) == 0 && !c.hadDups && len(c.pods) == len(c.order) {
+		// Same pods in the same places: rewrite only the reconverted ones.
+		for _, e := range c.order {
+			if e.fresh == c.sync {
+				c.pods[e.pos] = e.pod
+			}
+		}
+		return c.pods
+	}
 	out := c.pods[:0]
 	for _, e := range c.order {
 		e.pos = len(out)
 		out = append(out, e.pod)
 	}
 	out = append(out, dups...)
-	if added || len(dups) > 0 {
-		c.layout++
-	}
+	c.hadDups = len(dups) > 0
+	c.layout++
 	c.pods = out
 	return out
+}
+
+// cvMaxTemplates bounds the container lists kept for sharing.
+const cvMaxTemplates = 8
+
+// shareContainers returns an equal container list handed out before, or
+// keeps cs as one.
+func (c *Converter) shareContainers(cs []Container) []Container {
+	for _, t := range c.templates {
+		if containersEqual(t, cs) {
+			return t
+		}
+	}
+	if len(cs) > 0 {
+		if len(c.templates) == cvMaxTemplates {
+			copy(c.templates, c.templates[1:])
+			c.templates = c.templates[:cvMaxTemplates-1]
+		}
+		c.templates = append(c.templates, cs)
+	}
+	return cs
+}
+
+func containersEqual(a, b []Container) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Name != y.Name || x.Sidecar != y.Sidecar || len(x.Requests) != len(y.Requests) {
+			return false
+		}
+		for j := range x.Requests {
+			if x.Requests[j] != y.Requests[j] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ResourceMetric converts a resource metrics API (metrics.k8s.io) listing
