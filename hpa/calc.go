@@ -175,14 +175,17 @@ func (m *requestMemo) set(p *Pod, v int64) {
 	m.value, m.valid = v, true
 }
 
-// podRequest is a pod's request of res: the named container's, the
-// pod-level request (gate on, no container named), or the sum over the
-// containers and sidecars. A container without the request fails the metric.
+// podRequest is a pod's request of res, as upstream's calculateRequests: the
+// named container's; with the gate on, no container named and pod-level
+// requests set, the pod's requests as PodFromV1 computed them (a resource
+// missing there fails the metric); otherwise the sum over the containers and
+// sidecars, where a container without the request fails the metric.
 func podRequest(c *Config, p *Pod, res ResourceName, container string) (int64, error) {
 	if container == "" && c.PodLevelResources && len(p.PodRequests) > 0 {
 		if v, ok := p.PodRequests.Get(res); ok {
 			return v, nil
 		}
+		return 0, fmt.Errorf("missing pod-level request for %s in Pod %s", res, p.Name)
 	}
 	var sum int64
 	found := false

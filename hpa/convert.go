@@ -208,9 +208,7 @@ func PodFromV1(p *corev1.Pod) Pod {
 			out.Containers = append(out.Containers, Container{Name: c.Name, Requests: cvResourcesFromV1(c.Resources.Requests), Sidecar: true})
 		}
 	}
-	if p.Spec.Resources != nil {
-		out.PodRequests = cvResourcesFromV1(p.Spec.Resources.Requests)
-	}
+	out.PodRequests = cvPodLevelRequests(p)
 	return out
 }
 
@@ -221,6 +219,74 @@ func PodFromV1(p *corev1.Pod) Pod {
 // upstream does.
 func ResourceInputFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, resource ResourceName, container string) MetricInput {
 	return MetricInput{Samples: PodSamplesFromMetrics(pods, list, resource, container), Listed: len(list)}
+}
+
+// cvPodLevelRequests is what upstream's HPA takes as a pod's requests when
+// the pod sets pod-level requests of a supported resource (cpu, memory,
+// hugepages-*): component-helpers' PodRequests with default options, i.e.
+// the containers' aggregate (regular containers plus sidecars, or the
+// largest init-container phase if higher), overridden by the pod-level
+// values, plus the pod overhead. nil when no pod-level request is set.
+func cvPodLevelRequests(p *corev1.Pod) Resources {
+	if p.Spec.Resources == nil {
+		return nil
+	}
+	set := false
+	for name := range p.Spec.Resources.Requests {
+		set = set || cvPodLevelSupported(name)
+	}
+	if !set {
+		return nil
+	}
+	reqs := corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		cvAddResources(reqs, c.Resources.Requests)
+	}
+	sidecars, inits := corev1.ResourceList{}, corev1.ResourceList{}
+	for _, c := range p.Spec.InitContainers {
+		var use corev1.ResourceList
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			cvAddResources(reqs, c.Resources.Requests)
+			cvAddResources(sidecars, c.Resources.Requests)
+			use = sidecars
+		} else {
+			use = corev1.ResourceList{}
+			cvAddResources(use, c.Resources.Requests)
+			cvAddResources(use, sidecars)
+		}
+		cvMaxResources(inits, use)
+	}
+	cvMaxResources(reqs, inits)
+	for name, q := range p.Spec.Resources.Requests {
+		if cvPodLevelSupported(name) {
+			reqs[name] = q.DeepCopy()
+		}
+	}
+	cvAddResources(reqs, p.Spec.Overhead)
+	return cvResourcesFromV1(reqs)
+}
+
+func cvPodLevelSupported(name corev1.ResourceName) bool {
+	return name == corev1.ResourceCPU || name == corev1.ResourceMemory || strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
+}
+
+func cvAddResources(to, from corev1.ResourceList) {
+	for name, q := range from {
+		if cur, ok := to[name]; ok {
+			cur.Add(q)
+			to[name] = cur
+		} else {
+			to[name] = q.DeepCopy()
+		}
+	}
+}
+
+func cvMaxResources(to, from corev1.ResourceList) {
+	for name, q := range from {
+		if cur, ok := to[name]; !ok || q.Cmp(cur) > 0 {
+			to[name] = q.DeepCopy()
+		}
+	}
 }
 
 // PodsFromV1 converts a pod list, keeping its order.

@@ -82,8 +82,14 @@ type Pod struct {
 	StartTime time.Time `json:"startTime,omitzero"`
 	// Containers are the regular containers followed by the sidecars.
 	Containers []Container `json:"containers,omitempty"`
-	// PodRequests are the pod-level requests (spec.resources.requests), used when
-	// Config.PodLevelResources is on, they are set, and no container is named.
+	// PodRequests are the pod's requests as upstream's HPA reads them when the
+	// pod sets pod-level requests (spec.resources.requests) of a supported
+	// resource: PodFromV1 fills it with component-helpers' PodRequests (the
+	// containers' aggregate, overridden by the pod-level values, plus the
+	// overhead), and leaves it empty when no pod-level request is set. It is
+	// used when Config.PodLevelResources is on and no container is named; a
+	// resource missing from it then fails the metric ("missing pod-level
+	// request for <res> in Pod <pod>").
 	PodRequests Resources `json:"podRequests,omitempty"`
 }
 

@@ -364,6 +364,13 @@ func TestPodRequests(t *testing.T) {
 	if _, err := podRequest(&cfg, &pod, ResourceMemory, ""); err == nil {
 		t.Error("memory request missing everywhere: no error")
 	}
+	// With pod-level requests set, a resource they lack fails the metric
+	// with upstream's calculatePodLevelRequests error, even if the gate
+	// were to fall back to containers elsewhere.
+	cfg.PodLevelResources = true
+	if _, err := podRequest(&cfg, &pod, ResourceMemory, ""); err == nil || err.Error() != "missing pod-level request for memory in Pod p" {
+		t.Errorf("pod-level requests without memory: err %v", err)
+	}
 }
 
 func TestClassify(t *testing.T) {
