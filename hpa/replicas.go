@@ -206,7 +206,6 @@ func externalProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Inpu
 	if cause != nil {
 		fetchErr = fmt.Errorf("unable to get external metric %s/%s/%s: %w", in.Namespace, spec.Name, selectorText(spec.Selector), cause)
 	}
-	usage := saturatingSum(m.Values)
 	p := Proposal{Timestamp: m.Timestamp, Status: MetricStatus{Spec: *spec},
 		Metric: fmt.Sprintf("external metric %s(%s)", spec.Name, selectorText(spec.Selector))}
 	switch spec.path() {
@@ -214,8 +213,15 @@ func externalProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Inpu
 		if fetchErr != nil {
 			return fail(fetchErr, fmt.Errorf("failed to get %s external metric: %w", spec.Name, fetchErr))
 		}
+		usage := perPodSum(m.Values)
 		p.Replicas, p.Status.Current.AverageValue = perPodReplicas(tol, in.StatusReplicas, usage, spec.Target.AverageValue)
+		if float64(usage) >= float64(math.MaxInt64) {
+			// Upstream's GetExternalPerPodMetricReplicas reports the capped
+			// sum itself, whatever the replica count.
+			p.Status.Current.AverageValue = math.MaxInt64
+		}
 	case pathValue:
+		usage := valueSum(m.Values)
 		if fetchErr != nil {
 			return fail(fetchErr, fmt.Errorf("failed to get external metric %s: %w", spec.Name, fetchErr))
 		}
@@ -231,17 +237,35 @@ func externalProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Inpu
 	return p
 }
 
-// saturatingSum adds the series, capping at the int64 range instead of wrapping.
-func saturatingSum(vs []int64) int64 {
+// valueSum adds the series of an External Value metric as upstream's
+// GetExternalMetricReplicas does: a positive overflow caps the sum at
+// MaxInt64 and stops the addition. A negative overflow, which upstream lets
+// wrap, saturates at MinInt64.
+func valueSum(vs []int64) int64 {
 	var sum int64
 	for _, v := range vs {
-		switch {
-		case v > 0 && sum > math.MaxInt64-v:
-			sum = math.MaxInt64
-		case v < 0 && sum < math.MinInt64-v:
+		if v > 0 && sum > math.MaxInt64-v {
+			return math.MaxInt64
+		}
+		if v < 0 && sum < math.MinInt64-v {
 			sum = math.MinInt64
-		default:
-			sum += v
+			continue
+		}
+		sum += v
+	}
+	return sum
+}
+
+// perPodSum adds the series of an External AverageValue metric as
+// upstream's GetExternalPerPodMetricReplicas does: a running sum below zero
+// is taken as an overflow, so the sum becomes MaxInt64 and the addition
+// stops (negative values therefore count as MaxInt64 there).
+func perPodSum(vs []int64) int64 {
+	var sum int64
+	for _, v := range vs {
+		sum += v // wraps like upstream's; a wrapped sum is negative and caught
+		if sum < 0 {
+			return math.MaxInt64
 		}
 	}
 	return sum

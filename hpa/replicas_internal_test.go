@@ -211,6 +211,14 @@ func TestMetricReplicasOtherSources(t *testing.T) {
 		// writes 0 (a documented departure). The replica count is upstream's.
 		{name: "Object AverageValue with zero status replicas", current: 0, status: 0, value: 3000, spec: object(AverageValueTarget, 1000), want: 3, wantRaw: 0},
 		{name: "External AverageValue, zero usage over zero status replicas (NaN ratio)", current: 0, status: 0, values: []int64{0}, spec: external(AverageValueTarget, 1000), want: 0, wantRaw: 0},
+		// GetExternalMetricReplicas caps a positive overflow and stops adding.
+		{name: "External Value: the sum stops at the cap", current: 1, pods: mtReady(1), values: []int64{math.MaxInt64, 1, -10_000}, spec: external(ValueTarget, 1), want: math.MaxInt32, wantValue: math.MaxInt64},
+		{name: "External Value: negative series add up", current: 3, pods: mtReady(3), values: []int64{30_000, -12_000}, spec: external(ValueTarget, 6000), want: 9, wantValue: 18_000},
+		// GetExternalPerPodMetricReplicas takes any negative running sum for
+		// an overflow: the usage becomes MaxInt64.
+		{name: "External AverageValue: a negative running sum reads as MaxInt64", current: 3, status: 3, values: []int64{-5000}, spec: external(AverageValueTarget, 1000), want: math.MaxInt32, wantRaw: math.MaxInt64},
+		{name: "External AverageValue: negative after positive stays if the sum is not negative", current: 3, status: 3, values: []int64{9000, -3000}, spec: external(AverageValueTarget, 1000), want: 6, wantRaw: 2000},
+		{name: "External AverageValue: overflow with zero status replicas reports MaxInt64", current: 0, status: 0, values: []int64{math.MaxInt64, 1}, spec: external(AverageValueTarget, 1000), want: math.MaxInt32, wantRaw: math.MaxInt64},
 		{name: "External overflow saturates and clamps", current: 1, pods: mtReady(1), values: []int64{math.MaxInt64, math.MaxInt64}, spec: external(ValueTarget, 1), want: math.MaxInt32, wantValue: math.MaxInt64},
 		{name: "External type AverageValue with only value set takes the Value path", current: 3, pods: mtReady(3), values: []int64{30000},
 			spec: crossed(external(ValueTarget, 10000), AverageValueTarget), want: 9, wantValue: 30000},
