@@ -100,7 +100,9 @@ func normalizeLegacy(c *Config, st *State, now time.Time, current, desired, minR
 
 // clampLegacy is upstream's convertDesiredReplicasWithRules.
 func clampLegacy(c *Config, current, desired, minReplicas, maxReplicas int32) (int32, Reason, string) {
-	scaleUpLimit := int32(math.Max(c.ScaleUpLimitFactor*float64(current), c.ScaleUpLimitMinimum))
+	// Saturating: upstream's bare int32() of a product above MaxInt32 wraps
+	// (to MinInt32 on amd64), which would turn the limit negative.
+	scaleUpLimit := clampInt32(math.Max(c.ScaleUpLimitFactor*float64(current), c.ScaleUpLimitMinimum))
 	maxAllowed, reason, msg := maxReplicas, ReasonTooManyReplicas, msgTooMany
 	if maxReplicas > scaleUpLimit {
 		maxAllowed, reason, msg = scaleUpLimit, ReasonScaleUpLimit, msgScaleUpLimit
@@ -172,18 +174,20 @@ func (s *State) rateLimit(now time.Time, b *Behavior, current, desired, minRepli
 }
 
 // periodStart is the replica count at the start of a policy's period: the
-// current count with the period's scale events undone.
-func periodStart(now time.Time, current int32, p Policy, up, down []ScaleEvent) int32 {
+// current count with the period's scale events undone. It is computed in
+// int64, so it does not wrap as upstream's int32 sums can with absurd
+// histories.
+func periodStart(now time.Time, current int32, p Policy, up, down []ScaleEvent) int64 {
 	period := time.Duration(p.PeriodSeconds) * time.Second
-	return current - changeSince(now.Add(-period), up) + changeSince(now.Add(-period), down)
+	return int64(current) - changeSince(now.Add(-period), up) + changeSince(now.Add(-period), down)
 }
 
 // changeSince sums the changes of the events strictly after cutoff.
-func changeSince(cutoff time.Time, events []ScaleEvent) int32 {
-	var sum int32
+func changeSince(cutoff time.Time, events []ScaleEvent) int64 {
+	var sum int64
 	for i := range events {
 		if events[i].Timestamp.After(cutoff) {
-			sum += events[i].Change
+			sum += int64(events[i].Change)
 		}
 	}
 	return sum
@@ -208,27 +212,38 @@ func policyLimit(now time.Time, current int32, up, down []ScaleEvent, r *Scaling
 	if sel == DisabledPolicySelect {
 		return current
 	}
+	var proposed int32
 	result, pick := int32(math.MaxInt32), minInt32
 	if scaleUp == (sel != MinChangePolicySelect) {
 		result, pick = math.MinInt32, maxInt32
 	}
 	for _, p := range r.Policies {
 		start := periodStart(now, current, p, up, down)
-		var proposed int32
+		// Every proposal saturates at the int32 range where upstream's int32
+		// arithmetic and conversions wrap.
 		switch {
 		case p.Type == PodsScalingPolicy && scaleUp:
-			proposed = start + p.Value
+			proposed = clampInt64(start + int64(p.Value))
 		case p.Type == PodsScalingPolicy:
-			proposed = start - p.Value
+			proposed = clampInt64(start - int64(p.Value))
 		case p.Type == PercentScalingPolicy && scaleUp:
 			// Rounded up, or a small group could never grow.
-			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
+			proposed = clampInt32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
 		case p.Type == PercentScalingPolicy:
-			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
+			proposed = clampInt32(math.Trunc(float64(start) * (1 - float64(p.Value)/100)))
+		default:
+			// An unknown policy type proposes what the previous policy
+			// did (0 for the first): upstream declares proposed outside
+			// its loop.
 		}
 		result = pick(result, proposed)
 	}
 	return result
+}
+
+// clampInt64 converts to int32, saturating at its range.
+func clampInt64(v int64) int32 {
+	return int32(min(max(v, math.MinInt32), math.MaxInt32))
 }
 
 func minInt32(a, b int32) int32 { return min(a, b) }

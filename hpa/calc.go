@@ -36,6 +36,9 @@ type sampleIndex struct {
 func (x *sampleIndex) find(name string) *PodSample {
 	if x.byName != nil {
 		if k, ok := x.byName[name]; ok {
+			// A sample goes to one pod: a name listed twice (impossible
+			// within a namespace) takes it once, as in the walk below.
+			delete(x.byName, name)
 			return &x.samples[k]
 		}
 		return nil
@@ -53,6 +56,7 @@ func (x *sampleIndex) find(name string) *PodSample {
 type podScan struct {
 	ready, unready, missing int
 	matched                 int   // listed pods that have a sample
+	unmatched               int   // listed pods the lookup found no sample for
 	matchedUsage            int64 // Σ of their samples
 	readyUsage, readyReq    int64
 	missingReq, missingFill int64 // Σ requests, Σ request×fallback/100 of missing pods
@@ -68,8 +72,10 @@ type podScan struct {
 func scanPods(c *Config, in *Input, samples []PodSample, res ResourceName, container string, withRequests bool, fallback int64) podScan {
 	x := sampleIndex{samples: samples}
 	s := scanWith(c, in, &x, res, container, withRequests, fallback)
-	if s.missing > 0 && x.next < len(samples) {
-		// Not in pod order: a pod counted as missing may own a later sample.
+	if s.unmatched > 0 && x.next < len(samples) {
+		// Not in pod order: a pod the walk found no sample for (counted
+		// missing, or unready or ignored, whose sample upstream drops) may
+		// own a later sample.
 		x = sampleIndex{samples: samples, byName: make(map[string]int, len(samples))}
 		for i := range samples {
 			x.byName[samples[i].Pod] = i
@@ -97,6 +103,8 @@ func scanWith(c *Config, in *Input, x *sampleIndex, res ResourceName, container 
 		if smp != nil {
 			s.matched++
 			s.matchedUsage += smp.Value
+		} else {
+			s.unmatched++
 		}
 		var req int64
 		if withRequests && s.reqErr == nil {
@@ -167,14 +175,17 @@ func (m *requestMemo) set(p *Pod, v int64) {
 	m.value, m.valid = v, true
 }
 
-// podRequest is a pod's request of res: the named container's, the
-// pod-level request (gate on, no container named), or the sum over the
-// containers and sidecars. A container without the request fails the metric.
+// podRequest is a pod's request of res, as upstream's calculateRequests: the
+// named container's; with the gate on, no container named and pod-level
+// requests set, the pod's requests as PodFromV1 computed them (a resource
+// missing there fails the metric); otherwise the sum over the containers and
+// sidecars, where a container without the request fails the metric.
 func podRequest(c *Config, p *Pod, res ResourceName, container string) (int64, error) {
 	if container == "" && c.PodLevelResources && len(p.PodRequests) > 0 {
 		if v, ok := p.PodRequests.Get(res); ok {
 			return v, nil
 		}
+		return 0, fmt.Errorf("missing pod-level request for %s in Pod %s", res, p.Name)
 	}
 	var sum int64
 	found := false
@@ -206,7 +217,7 @@ func utilizationReplicas(c *Config, tol Tolerances, spec *MetricSpec, m *MetricI
 	}
 	target := int64(spec.Target.AverageUtilization)
 	s := scanPods(c, in, m.Samples, res, spec.Container, true, max(100, target))
-	if s.ready+s.superCount == 0 {
+	if s.ready+s.superCount <= 0 {
 		return calcResult{}, errNoTargeted
 	}
 	if s.reqErr != nil {
@@ -236,6 +247,11 @@ func utilizationReplicas(c *Config, tol Tolerances, spec *MetricSpec, m *MetricI
 	if withUnready {
 		req, n = req+s.unreadyReq, n+s.unready
 	}
+	if req == 0 {
+		// Only negative requests (which the API server refuses) get here;
+		// upstream's second GetResourceUtilizationRatio fails the same way.
+		return calcResult{}, errNoKnownPods
+	}
 	newRatio := float64(int32(usage*100/req)) / float64(target)
 	out.replicas = recheck(tol, in.SpecReplicas, ratio, newRatio, n)
 	return out, nil
@@ -253,7 +269,9 @@ func resourceFetchErr(m *MetricInput, res ResourceName) error {
 	switch {
 	case m.Err != nil:
 		return fmt.Errorf("unable to get metrics for resource %s: %w", res, m.Err)
-	case len(m.Samples) == 0:
+	case len(m.Samples) == 0 && m.Listed == 0:
+		// The API returned no item at all. Items that gave no usable sample
+		// (a container or resource missing) go on, and end in errNoTargeted.
 		return fmt.Errorf("unable to get metrics for resource %s: %w", res, errNoAPIMetrics)
 	}
 	return nil
@@ -268,7 +286,7 @@ func plainReplicas(c *Config, tol Tolerances, m *MetricInput, in *Input, res Res
 	}
 	s := scanPods(c, in, m.Samples, res, "", false, 0)
 	n := s.ready + s.superCount
-	if n == 0 {
+	if n <= 0 {
 		return calcResult{}, errNoTargeted
 	}
 	total := s.readyUsage + s.superUsage

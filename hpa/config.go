@@ -1,23 +1,37 @@
 package hpa
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // Config holds the controller-wide settings that kube-controller-manager takes
 // as --horizontal-pod-autoscaler-* flags, plus the feature gates that change the
-// arithmetic. A zero field means "use the default" given on it; DefaultConfig
-// returns every default filled in.
+// arithmetic.
+//
+// DefaultConfig is the only source of defaults: every field means what it
+// says, so a Tolerance or a DownscaleStabilizationWindow of 0 is a real zero,
+// as kube-controller-manager keeps an explicit
+// --horizontal-pod-autoscaler-tolerance=0 or
+// --horizontal-pod-autoscaler-downscale-stabilization=0s. Start from
+// DefaultConfig and change the fields you mean to change. Evaluate refuses a
+// Config whose ScaleUpLimitFactor or ScaleUpLimitMinimum is not positive (a
+// zero Config, say) with ErrInvalidConfig, so a Config that skipped
+// DefaultConfig does not run with silent zeros.
 type Config struct {
 	// SyncPeriod is how often the controller evaluates each HPA
 	// (--horizontal-pod-autoscaler-sync-period). Default 15s. The arithmetic
 	// itself does not read it; controllers and the simulator do.
 	SyncPeriod time.Duration
 	// Tolerance is the dead band around a ratio of 1 within which no scaling
-	// happens (--horizontal-pod-autoscaler-tolerance). Default 0.1; like
-	// upstream, 0 is defaulted back to 0.1.
+	// happens (--horizontal-pod-autoscaler-tolerance). Default 0.1; 0 means
+	// no dead band.
 	Tolerance float64
 	// DownscaleStabilizationWindow is the legacy downscale window, and the
 	// scaleDown window when a behavior leaves it unset
-	// (--horizontal-pod-autoscaler-downscale-stabilization). Default 5m.
+	// (--horizontal-pod-autoscaler-downscale-stabilization). Default 5m; 0
+	// means no stabilization.
 	DownscaleStabilizationWindow time.Duration
 	// CPUInitializationPeriod is how long after start a pod's CPU samples are
 	// distrusted (--horizontal-pod-autoscaler-cpu-initialization-period). Default 5m.
@@ -26,18 +40,23 @@ type Config struct {
 	// "never been ready" (--horizontal-pod-autoscaler-initial-readiness-delay). Default 30s.
 	InitialReadinessDelay time.Duration
 	// ScaleUpLimitFactor and ScaleUpLimitMinimum bound a legacy (no behavior)
-	// scale-up to max(factor*current, minimum). Defaults 2 and 4.
+	// scale-up to max(factor*current, minimum). Defaults 2 and 4; both must
+	// be positive. +Inf means no limit (the result saturates at MaxInt32).
 	ScaleUpLimitFactor  float64
 	ScaleUpLimitMinimum float64
 
 	// DisableConfigurableTolerance turns the HPAConfigurableTolerance gate off
-	// (it is GA, so on by default): per-direction behavior tolerances are ignored.
+	// (it is GA in 1.37, so on by default): per-direction behavior tolerances
+	// are ignored.
 	DisableConfigurableTolerance bool
-	// ScaleToZero turns the HPAScaleToZero gate on (beta, off by default here
-	// as in kscale's reading of the 1.37 defaults).
+	// ScaleToZero is the HPAScaleToZero gate (beta in 1.37, on by default
+	// there and in DefaultConfig): minReplicas 0 is valid with an Object or
+	// External metric, a target at zero with ScaledToZero=True is scaled from
+	// zero, and every rescale writes the ScaledToZero condition.
 	ScaleToZero bool
-	// PodLevelResources turns the PodLevelResources gate on: pod-level requests
-	// are used for Resource metrics when set.
+	// PodLevelResources is the PodLevelResources gate (beta since 1.34, on
+	// by default there and in DefaultConfig): pod-level requests are used for
+	// Resource metrics when set.
 	PodLevelResources bool
 }
 
@@ -52,35 +71,45 @@ const (
 	DefaultScaleUpLimitMinimum          = 4.0
 )
 
-// DefaultConfig returns the kube-controller-manager defaults.
+// DefaultConfig returns the kube-controller-manager 1.37 defaults: the flag
+// defaults above and the feature gates as that release ships them
+// (HPAConfigurableTolerance, HPAScaleToZero and PodLevelResources on).
 func DefaultConfig() Config {
-	return Config{}.withDefaults()
+	return Config{
+		SyncPeriod:                   DefaultSyncPeriod,
+		Tolerance:                    DefaultTolerance,
+		DownscaleStabilizationWindow: DefaultDownscaleStabilizationWindow,
+		CPUInitializationPeriod:      DefaultCPUInitializationPeriod,
+		InitialReadinessDelay:        DefaultInitialReadinessDelay,
+		ScaleUpLimitFactor:           DefaultScaleUpLimitFactor,
+		ScaleUpLimitMinimum:          DefaultScaleUpLimitMinimum,
+		ScaleToZero:                  true,
+		PodLevelResources:            true,
+	}
 }
 
-// withDefaults fills every zero field with its default.
-func (c Config) withDefaults() Config {
-	if c.SyncPeriod <= 0 {
-		c.SyncPeriod = DefaultSyncPeriod
+// check refuses a Config Evaluate cannot use, naming the field.
+func (c *Config) check() error {
+	bad := func(field string, v any, why string) error {
+		return fmt.Errorf("%w: Config.%s: %v: %s", ErrInvalidConfig, field, v, why)
 	}
-	if c.Tolerance <= 0 {
-		c.Tolerance = DefaultTolerance
+	switch {
+	case !(c.Tolerance >= 0) || math.IsInf(c.Tolerance, 0):
+		return bad("Tolerance", c.Tolerance, "must be a finite number >= 0")
+	case c.SyncPeriod < 0:
+		return bad("SyncPeriod", c.SyncPeriod, "must not be negative")
+	case c.DownscaleStabilizationWindow < 0:
+		return bad("DownscaleStabilizationWindow", c.DownscaleStabilizationWindow, "must not be negative")
+	case c.CPUInitializationPeriod < 0:
+		return bad("CPUInitializationPeriod", c.CPUInitializationPeriod, "must not be negative")
+	case c.InitialReadinessDelay < 0:
+		return bad("InitialReadinessDelay", c.InitialReadinessDelay, "must not be negative")
+	case !(c.ScaleUpLimitFactor > 0):
+		return bad("ScaleUpLimitFactor", c.ScaleUpLimitFactor, "must be > 0 (start from DefaultConfig())")
+	case !(c.ScaleUpLimitMinimum > 0):
+		return bad("ScaleUpLimitMinimum", c.ScaleUpLimitMinimum, "must be > 0 (start from DefaultConfig())")
 	}
-	if c.DownscaleStabilizationWindow <= 0 {
-		c.DownscaleStabilizationWindow = DefaultDownscaleStabilizationWindow
-	}
-	if c.CPUInitializationPeriod <= 0 {
-		c.CPUInitializationPeriod = DefaultCPUInitializationPeriod
-	}
-	if c.InitialReadinessDelay <= 0 {
-		c.InitialReadinessDelay = DefaultInitialReadinessDelay
-	}
-	if c.ScaleUpLimitFactor <= 0 {
-		c.ScaleUpLimitFactor = DefaultScaleUpLimitFactor
-	}
-	if c.ScaleUpLimitMinimum <= 0 {
-		c.ScaleUpLimitMinimum = DefaultScaleUpLimitMinimum
-	}
-	return c
+	return nil
 }
 
 // Tolerances is the dead band of one evaluation: no change while
@@ -94,7 +123,7 @@ func (t Tolerances) isWithin(ratio float64) bool {
 	return (1.0-t.Down) <= ratio && ratio <= (1.0+t.Up)
 }
 
-// tolerances returns the dead band for spec under c (c already defaulted).
+// tolerances returns the dead band for spec under c.
 func (c *Config) tolerances(b *Behavior) Tolerances {
 	t := Tolerances{Down: c.Tolerance, Up: c.Tolerance}
 	if c.DisableConfigurableTolerance || b == nil {

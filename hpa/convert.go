@@ -21,13 +21,17 @@ const cvDefaultCustomWindow = time.Minute
 // SpecFromV2 converts an autoscaling/v2 HPA spec into a Spec. Quantities
 // become milli-units (Quantity.MilliValue), tolerances floats
 // (AsApproximateFloat64), selectors the %+v text upstream prints in metric
-// names. It applies no defaults: Evaluate does. A metric whose source struct
-// is nil for its type is refused with an error wrapping ErrInvalidSpec,
-// worded as the API server words it; a metric of an unknown type is kept for
-// Validate (and Evaluate) to report.
+// names. An empty metric list gets the API server's default,
+// DefaultMetrics (cpu utilization 80 %); the other defaults are Evaluate's.
+// A metric whose source struct is nil for its type, or a target value set
+// to zero or less (which a Spec cannot hold, 0 meaning unset), is refused
+// with an error wrapping ErrInvalidSpec, worded as the API server words it;
+// a metric of an unknown type is kept for Validate (and Evaluate) to report.
 func SpecFromV2(s autoscalingv2.HorizontalPodAutoscalerSpec) (Spec, error) {
 	out := Spec{MinReplicas: cvCopyInt32(s.MinReplicas), MaxReplicas: s.MaxReplicas}
-	if len(s.Metrics) > 0 {
+	if len(s.Metrics) == 0 {
+		out.Metrics = DefaultMetrics()
+	} else {
 		out.Metrics = make([]MetricSpec, len(s.Metrics))
 	}
 	for i := range s.Metrics {
@@ -35,12 +39,45 @@ func SpecFromV2(s autoscalingv2.HorizontalPodAutoscalerSpec) (Spec, error) {
 		if field != "" {
 			return Spec{}, &cvFieldError{msg: fmt.Sprintf("spec.metrics[%d].%s: Required value: must populate information for the given metric source", i, field)}
 		}
+		if msg := cvTargetProblem(&s.Metrics[i]); msg != "" {
+			return Spec{}, &cvFieldError{msg: fmt.Sprintf("spec.metrics[%d].%s", i, msg)}
+		}
 		out.Metrics[i] = m
 	}
 	if b := s.Behavior; b != nil {
 		out.Behavior = &Behavior{ScaleUp: cvRulesFromV2(b.ScaleUp), ScaleDown: cvRulesFromV2(b.ScaleDown)}
 	}
 	return out, nil
+}
+
+// cvTargetProblem words the API server's error for a target value that is
+// set but not positive (its path below spec.metrics[i]), or returns "".
+func cvTargetProblem(m *autoscalingv2.MetricSpec) string {
+	var src string
+	var t *autoscalingv2.MetricTarget
+	switch {
+	case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil:
+		src, t = "resource", &m.Resource.Target
+	case m.Type == autoscalingv2.ContainerResourceMetricSourceType && m.ContainerResource != nil:
+		src, t = "containerResource", &m.ContainerResource.Target
+	case m.Type == autoscalingv2.PodsMetricSourceType && m.Pods != nil:
+		src, t = "pods", &m.Pods.Target
+	case m.Type == autoscalingv2.ObjectMetricSourceType && m.Object != nil:
+		src, t = "object", &m.Object.Target
+	case m.Type == autoscalingv2.ExternalMetricSourceType && m.External != nil:
+		src, t = "external", &m.External.Target
+	default:
+		return ""
+	}
+	switch {
+	case t.Value != nil && t.Value.Sign() != 1:
+		return fmt.Sprintf("%s.target.value: Invalid value: %s: must be positive", src, t.Value.String())
+	case t.AverageValue != nil && t.AverageValue.Sign() != 1:
+		return fmt.Sprintf("%s.target.averageValue: Invalid value: %s: must be positive", src, t.AverageValue.String())
+	case t.AverageUtilization != nil && *t.AverageUtilization < 1:
+		return fmt.Sprintf("%s.target.averageUtilization: Invalid value: %d: must be greater than 0", src, *t.AverageUtilization)
+	}
+	return ""
 }
 
 // cvMetricFromV2 converts one metric; on a missing source it returns the
@@ -171,10 +208,85 @@ func PodFromV1(p *corev1.Pod) Pod {
 			out.Containers = append(out.Containers, Container{Name: c.Name, Requests: cvResourcesFromV1(c.Resources.Requests), Sidecar: true})
 		}
 	}
-	if p.Spec.Resources != nil {
-		out.PodRequests = cvResourcesFromV1(p.Spec.Resources.Requests)
-	}
+	out.PodRequests = cvPodLevelRequests(p)
 	return out
+}
+
+// ResourceInputFromMetrics converts a resource metrics API listing into the
+// MetricInput of one Resource or ContainerResource metric: the samples of
+// PodSamplesFromMetrics and, in Listed, how many items the API returned,
+// so that Evaluate words "nothing returned" and "nothing usable" as
+// upstream does.
+func ResourceInputFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, resource ResourceName, container string) MetricInput {
+	return MetricInput{Samples: PodSamplesFromMetrics(pods, list, resource, container), Listed: len(list)}
+}
+
+// cvPodLevelRequests is what upstream's HPA takes as a pod's requests when
+// the pod sets pod-level requests of a supported resource (cpu, memory,
+// hugepages-*): component-helpers' PodRequests with default options, i.e.
+// the containers' aggregate (regular containers plus sidecars, or the
+// largest init-container phase if higher), overridden by the pod-level
+// values, plus the pod overhead. nil when no pod-level request is set.
+func cvPodLevelRequests(p *corev1.Pod) Resources {
+	if p.Spec.Resources == nil {
+		return nil
+	}
+	set := false
+	for name := range p.Spec.Resources.Requests {
+		set = set || cvPodLevelSupported(name)
+	}
+	if !set {
+		return nil
+	}
+	reqs := corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		cvAddResources(reqs, c.Resources.Requests)
+	}
+	sidecars, inits := corev1.ResourceList{}, corev1.ResourceList{}
+	for _, c := range p.Spec.InitContainers {
+		var use corev1.ResourceList
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			cvAddResources(reqs, c.Resources.Requests)
+			cvAddResources(sidecars, c.Resources.Requests)
+			use = sidecars
+		} else {
+			use = corev1.ResourceList{}
+			cvAddResources(use, c.Resources.Requests)
+			cvAddResources(use, sidecars)
+		}
+		cvMaxResources(inits, use)
+	}
+	cvMaxResources(reqs, inits)
+	for name, q := range p.Spec.Resources.Requests {
+		if cvPodLevelSupported(name) {
+			reqs[name] = q.DeepCopy()
+		}
+	}
+	cvAddResources(reqs, p.Spec.Overhead)
+	return cvResourcesFromV1(reqs)
+}
+
+func cvPodLevelSupported(name corev1.ResourceName) bool {
+	return name == corev1.ResourceCPU || name == corev1.ResourceMemory || strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
+}
+
+func cvAddResources(to, from corev1.ResourceList) {
+	for name, q := range from {
+		if cur, ok := to[name]; ok {
+			cur.Add(q)
+			to[name] = cur
+		} else {
+			to[name] = q.DeepCopy()
+		}
+	}
+}
+
+func cvMaxResources(to, from corev1.ResourceList) {
+	for name, q := range from {
+		if cur, ok := to[name]; !ok || q.Cmp(cur) > 0 {
+			to[name] = q.DeepCopy()
+		}
+	}
 }
 
 // PodsFromV1 converts a pod list, keeping its order.
@@ -218,6 +330,10 @@ func cvResourcesFromV1(rl corev1.ResourceList) Resources {
 // pods[i]); then the samples of pods not in pods, in list order. Upstream
 // counts those superfluous samples too. This is the layout Evaluate matches
 // against Input.Pods in one pass, without building an index.
+//
+// Prefer ResourceInputFromMetrics, which also records how many items the
+// API returned, so that a listing with no usable item is reported as
+// upstream reports it.
 func PodSamplesFromMetrics(pods []Pod, list []metricsv1beta1.PodMetrics, resource ResourceName, container string) []PodSample {
 	samples := make([]PodSample, 0, len(list))
 	for i := range list {

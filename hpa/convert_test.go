@@ -92,9 +92,9 @@ func TestSpecFromV2(t *testing.T) {
 		want hpa.Spec
 	}{
 		{"every source and behavior", cvV2Spec(), cvCompactSpec()},
-		{"no min, no metrics, no behavior", minimal, hpa.Spec{MaxReplicas: 3}},
+		{"no min, no metrics (the API server's cpu 80 %), no behavior", minimal, hpa.Spec{MaxReplicas: 3, Metrics: hpa.DefaultMetrics()}},
 		{"unknown source type kept for Validate", unknown, hpa.Spec{MaxReplicas: 3, Metrics: []hpa.MetricSpec{{Type: "Bogus"}}}},
-		{"explicit empty policies stay empty", emptyPolicies, hpa.Spec{MaxReplicas: 3, Behavior: &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{}}}}},
+		{"explicit empty policies stay empty", emptyPolicies, hpa.Spec{MaxReplicas: 3, Metrics: hpa.DefaultMetrics(), Behavior: &hpa.Behavior{ScaleUp: &hpa.ScalingRules{Policies: []hpa.Policy{}}}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,8 +172,28 @@ func TestPodFromV1(t *testing.T) {
 		}, want(func(p *hpa.Pod) {
 			p.Containers = append(p.Containers, hpa.Container{Name: "proxy", Sidecar: true, Requests: hpa.Resources{{Name: "cpu", Milli: 100}}})
 		})},
+		// Upstream reads component-helpers' PodRequests: the containers'
+		// aggregate, the pod-level values over it, plus the overhead.
 		{"pod-level requests", func(p *corev1.Pod) { r := cvRequests("cpu", "1"); p.Spec.Resources = &r },
-			want(func(p *hpa.Pod) { p.PodRequests = hpa.Resources{{Name: "cpu", Milli: 1000}} })},
+			want(func(p *hpa.Pod) {
+				p.PodRequests = hpa.Resources{{Name: "cpu", Milli: 1000}, {Name: "memory", Milli: 1 << 30 * 1000}}
+			})},
+		{"pod-level requests with init containers and overhead", func(p *corev1.Pod) {
+			r := cvRequests("memory", "3Gi")
+			p.Spec.Resources = &r
+			p.Spec.InitContainers = []corev1.Container{
+				{Name: "proxy", RestartPolicy: &always, Resources: cvRequests("cpu", "100m")},
+				{Name: "migrate", Resources: cvRequests("cpu", "2")}, // runs beside the sidecar: 2.1 cores
+			}
+			p.Spec.Overhead = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+		}, want(func(p *hpa.Pod) {
+			p.Containers = append(p.Containers, hpa.Container{Name: "proxy", Sidecar: true, Requests: hpa.Resources{{Name: "cpu", Milli: 100}}})
+			p.PodRequests = hpa.Resources{{Name: "cpu", Milli: 2350}, {Name: "memory", Milli: 3 << 30 * 1000}}
+		})},
+		{"only an unsupported pod-level resource: not set", func(p *corev1.Pod) {
+			r := cvRequests("example.com/gpu", "1")
+			p.Spec.Resources = &r
+		}, want(nil)},
 		{"container without requests", func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "log"}) },
 			want(func(p *hpa.Pod) { p.Containers = append(p.Containers, hpa.Container{Name: "log"}) })},
 		{"deleting", func(p *corev1.Pod) { p.DeletionTimestamp = &flip }, want(func(p *hpa.Pod) { p.Deleting = true })},

@@ -16,11 +16,18 @@
 //     successful resize, and may persist it as JSON across restarts — upstream
 //     keeps it in memory and forgets it when the controller restarts.
 //   - Config mirrors the --horizontal-pod-autoscaler-* flags and the feature
-//     gates that change the arithmetic (HPAConfigurableTolerance, on;
-//     HPAScaleToZero and PodLevelResources, off unless set).
-//   - SpecFromV2, PodsFromV1, PodSamplesFromMetrics and the other converters
-//     accept k8s.io/api and k8s.io/metrics types; ApplyStatus writes a Result
-//     into an autoscaling/v2 status. Validate checks a Spec like the API server.
+//     gates that change the arithmetic. DefaultConfig is the only source of
+//     defaults and ships the 1.37 gates (HPAConfigurableTolerance,
+//     HPAScaleToZero and PodLevelResources on); a field set to 0 means 0, as
+//     an explicit flag of 0 does for kube-controller-manager.
+//   - SpecFromV2, PodsFromV1, ResourceInputFromMetrics and the other
+//     converters accept k8s.io/api and k8s.io/metrics types; ApplyStatus
+//     writes a Result into an HPA's status (observedGeneration included).
+//     Validate checks a Spec like the API server.
+//   - Converter does the same conversions sync after sync for a controller
+//     fed by informers: it caches each pod's conversion by UID and
+//     resourceVersion, reuses its buffers and allocates nothing per pod in
+//     the steady state. A controller holds one per HPA.
 //
 // # Units and time
 //
@@ -40,9 +47,20 @@
 // # Where it departs from upstream
 //
 //   - The State is explicit and serialisable; otherwise the rules for keeping
-//     and expiring it are upstream's.
+//     and expiring it are upstream's. Upstream stamps what it stores with
+//     time.Now() and compares it with a later one; here both are Input.Now,
+//     so an entry stamped exactly at a cutoff counts as expired, as it
+//     always is upstream.
 //   - A spec that the API server would reject is refused with an error
-//     (ErrInvalidSpec) instead of being evaluated; Evaluate never panics.
+//     (ErrInvalidSpec) instead of being evaluated; a spec without metrics
+//     gets the API server's default (cpu at 80 %); Evaluate never panics.
+//   - Where upstream's int32 arithmetic or float-to-int conversions would
+//     wrap (replica counts near MaxInt32, an infinite scale-up factor,
+//     absurd policy values or histories), the result saturates at the int32
+//     range instead.
+//   - An Object or External AverageValue metric over zero status replicas
+//     reports an average of 0, where upstream converts ±Inf or NaN to int64
+//     (MinInt64 on amd64).
 //
 // Values are plain data. A State must not be shared by concurrent Evaluate
 // calls; distinct HPAs may be evaluated concurrently with distinct States.

@@ -6,6 +6,10 @@ import "errors"
 var (
 	// ErrInvalidSpec wraps every problem Validate finds in a Spec.
 	ErrInvalidSpec = errors.New("invalid HPA spec")
+	// ErrInvalidConfig wraps problems with a Config: a NaN or negative
+	// tolerance, a negative duration, a scale-up limit that is not positive
+	// (a Config not built from DefaultConfig).
+	ErrInvalidConfig = errors.New("invalid HPA config")
 	// ErrInvalidInput wraps problems with an Input that make evaluation impossible
 	// (for example, fewer MetricInputs than metrics).
 	ErrInvalidInput = errors.New("invalid HPA input")

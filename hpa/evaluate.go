@@ -21,23 +21,36 @@ const (
 // Result.DesiredReplicas, call st.RecordRescale (or RescaleFailed on the
 // Result when the update failed). Evaluate reads no clock: in.Now is the instant.
 //
-// A spec whose replica range or metrics Validate rejects, a nil st or an
-// Input whose Metrics do not match the spec's return an error wrapping
-// ErrInvalidSpec or ErrInvalidInput and leave st untouched. The behavior is
-// not validated: it is applied as upstream's controller applies it (an empty
-// policy list blocks that direction); call Validate to check it. Metric failures are not errors of Evaluate: they are
-// reported in Result.Err, the proposals and the conditions, as upstream.
+// A spec without metrics is evaluated with the API server's default,
+// DefaultMetrics (cpu utilization at 80 %), whose samples are then
+// in.Metrics[0]. A Config that fails its checks (ErrInvalidConfig), a spec
+// whose replica range or metrics Validate rejects (ErrInvalidSpec), a nil st
+// or an Input whose Metrics do not match the spec's (ErrInvalidInput) return
+// an error and leave st untouched; Evaluate never panics. The behavior is not
+// validated: it is applied as upstream's controller applies it (an empty
+// policy list blocks that direction); call Validate to check it. Metric
+// failures are not errors of Evaluate: they are reported in Result.Err, the
+// proposals and the conditions, as upstream.
 func Evaluate(cfg Config, spec Spec, in Input, st *State) (Result, error) {
+	if len(spec.Metrics) == 0 {
+		// The API server defaults an empty metric list to cpu at 80 %.
+		spec.Metrics = DefaultMetrics()
+		if len(in.Metrics) == 0 {
+			return Result{}, fmt.Errorf("%w: the spec has no metrics, so the API server's default (cpu utilization 80%%) applies: pass its samples as Input.Metrics[0]", ErrInvalidInput)
+		}
+	}
 	if err := checkEvaluate(&cfg, &spec, &in, st); err != nil {
 		return Result{}, err
 	}
-	cfg = cfg.withDefaults()
 	e := evaluation{cfg: &cfg, spec: &spec, in: &in, st: st}
 	e.run()
 	return e.res, nil
 }
 
 func checkEvaluate(cfg *Config, spec *Spec, in *Input, st *State) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
 	if st == nil {
 		return fmt.Errorf("%w: nil State", ErrInvalidInput)
 	}
@@ -191,7 +204,7 @@ func (e *evaluation) computeMetrics(current int32) (replicas int32, metric strin
 	if invalid > 0 {
 		e.res.Err = fmt.Errorf("invalid metrics (%v invalid out of %v), first error is: %w", invalid, n, first.Err)
 	}
-	if invalid >= n || (invalid > 0 && replicas < e.in.SpecReplicas) {
+	if first != nil && (invalid >= n || replicas < e.in.SpecReplicas) {
 		e.putCondition(Condition{Type: ScalingActive, Status: ConditionFalse, Reason: first.Reason, Message: first.Message})
 		return 0, "", false
 	}

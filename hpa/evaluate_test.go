@@ -26,12 +26,17 @@ type evCase struct {
 
 func runEvCase(t *testing.T, tc evCase) hpa.Result {
 	t.Helper()
+	return runEvCaseCfg(t, hpa.DefaultConfig(), tc)
+}
+
+func runEvCaseCfg(t *testing.T, cfg hpa.Config, tc evCase) hpa.Result {
+	t.Helper()
 	pods := evPods(evT0, len(tc.usages), 1000, 1<<30)
 	spec := hpa.Spec{MinReplicas: tc.min, MaxReplicas: tc.max, Metrics: []hpa.MetricSpec{evCPU(tc.target)}, Behavior: tc.behavior}
 	in := hpa.Input{Now: evT0, SpecReplicas: tc.current, StatusReplicas: tc.current, Pods: pods,
 		Metrics: []hpa.MetricInput{{Samples: evSamples(evT0, pods, tc.usages...)}}}
 	var st hpa.State
-	res, err := hpa.Evaluate(hpa.DefaultConfig(), spec, in, &st)
+	res, err := hpa.Evaluate(cfg, spec, in, &st)
 	if err != nil {
 		t.Fatalf("Evaluate: %v", err)
 	}
@@ -284,7 +289,7 @@ func TestEvaluateSelectorErrors(t *testing.T) {
 	}{
 		{hpa.ErrSelectorRequired, hpa.ReasonInvalidSelector, "the HPA target's scale is missing a selector"},
 		{hpa.InvalidSelectorError(errors.New("bad")), hpa.ReasonInvalidSelector, "couldn't convert selector into a corresponding internal selector object: bad"},
-		{hpa.AmbiguousSelectorError("app=web", []string{"ns/a", "ns/b"}), hpa.ReasonAmbiguousSelector, "pods by selector app=web are controlled by multiple HPAs: [ns/a ns/b]"},
+		{hpa.AmbiguousSelectorError("app=web", []string{"ns/a", "ns/b"}), hpa.ReasonAmbiguousSelector, "pods by selector app=web are controlled by more than one HPA (e.g. [ns/a ns/b])"},
 	}
 	for _, tc := range cases {
 		pods := evPods(evT0, 2, 1000, 1000)
@@ -349,13 +354,40 @@ func TestEvaluateScaleToZeroAndBack(t *testing.T) {
 }
 
 func TestEvaluateGateOffRemovesScaledToZero(t *testing.T) {
-	res := runEvCase(t, evCase{max: 6, current: 0, target: 50, usages: []int64{500}})
+	off := hpa.DefaultConfig()
+	off.ScaleToZero = false
+	res := runEvCaseCfg(t, off, evCase{max: 6, current: 0, target: 50, usages: []int64{500}})
 	if !res.RemoveScaledToZero {
 		t.Error("gate off at zero replicas: RemoveScaledToZero = false, want true")
 	}
-	res = runEvCase(t, evCase{min: evInt32(2), max: 6, current: 3, target: 30, usages: []int64{300, 500, 700}})
+	res = runEvCaseCfg(t, off, evCase{min: evInt32(2), max: 6, current: 3, target: 30, usages: []int64{300, 500, 700}})
 	if !res.RemoveScaledToZero {
 		t.Error("gate off on a rescale: RemoveScaledToZero = false, want true")
+	}
+	if _, ok := res.Condition(hpa.ScaledToZero); ok {
+		t.Error("gate off: a ScaledToZero condition was set")
+	}
+}
+
+// Kubernetes 1.37 ships HPAScaleToZero on: every successful rescale writes
+// ScaledToZero (False NotScaledToZero unless it went to zero), and a target
+// at zero without the condition stays paused without removing it.
+func TestEvaluateDefaultGatesWriteScaledToZero(t *testing.T) {
+	if c := hpa.DefaultConfig(); !c.ScaleToZero || !c.PodLevelResources || c.DisableConfigurableTolerance {
+		t.Fatalf("DefaultConfig gates = %+v, want HPAScaleToZero, PodLevelResources and HPAConfigurableTolerance on", c)
+	}
+	res := runEvCase(t, evCase{min: evInt32(2), max: 6, current: 3, target: 30, usages: []int64{300, 500, 700}})
+	c, ok := res.Condition(hpa.ScaledToZero)
+	if !res.Rescale || !ok || c.Status != hpa.ConditionFalse || c.Reason != hpa.ReasonNotScaledToZero || res.RemoveScaledToZero {
+		t.Errorf("rescale under the default gates: ScaledToZero %+v (present %v), remove %v", c, ok, res.RemoveScaledToZero)
+	}
+	res = runEvCase(t, evCase{min: evInt32(2), max: 6, current: 3, target: 100, usages: []int64{1000, 1000, 1000}})
+	if _, ok := res.Condition(hpa.ScaledToZero); res.Rescale || ok {
+		t.Errorf("no rescale: ScaledToZero must be left alone, got rescale %v present %v", res.Rescale, ok)
+	}
+	res = runEvCase(t, evCase{max: 6, current: 0, target: 50, usages: []int64{500}})
+	if c, _ := res.Condition(hpa.ScalingActive); res.Rescale || res.RemoveScaledToZero || c.Reason != hpa.ReasonScalingDisabled {
+		t.Errorf("zero replicas, gate on, no ScaledToZero=True: rescale %v remove %v ScalingActive %+v", res.Rescale, res.RemoveScaledToZero, c)
 	}
 }
 

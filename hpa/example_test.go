@@ -47,6 +47,7 @@ func ExampleEvaluate() {
 	// AbleToScale=True SucceededRescale
 	// ScalingActive=True ValidMetricFound
 	// ScalingLimited=False DesiredWithinRange
+	// ScaledToZero=False NotScaledToZero
 }
 
 // A queue-driven HPA with behavior policies: the queue asks for 20 replicas,

@@ -82,8 +82,14 @@ type Pod struct {
 	StartTime time.Time `json:"startTime,omitzero"`
 	// Containers are the regular containers followed by the sidecars.
 	Containers []Container `json:"containers,omitempty"`
-	// PodRequests are the pod-level requests (spec.resources.requests), used when
-	// Config.PodLevelResources is on, they are set, and no container is named.
+	// PodRequests are the pod's requests as upstream's HPA reads them when the
+	// pod sets pod-level requests (spec.resources.requests) of a supported
+	// resource: PodFromV1 fills it with component-helpers' PodRequests (the
+	// containers' aggregate, overridden by the pod-level values, plus the
+	// overhead), and leaves it empty when no pod-level request is set. It is
+	// used when Config.PodLevelResources is on and no container is named; a
+	// resource missing from it then fails the metric ("missing pod-level
+	// request for <res> in Pod <pod>").
 	PodRequests Resources `json:"podRequests,omitempty"`
 }
 
@@ -119,7 +125,20 @@ const (
 	AverageValueTarget MetricTargetType = "AverageValue"
 )
 
-// MetricTarget is the target of one metric. Only the field named by Type is read.
+// MetricTarget is the target of one metric. A value field is set when it is
+// not zero (the API server refuses a set zero, and SpecFromV2 with it).
+//
+// Which computation runs is chosen as upstream's controller chooses it, by
+// the fields that are set, not by Type alone:
+//
+//   - Resource, ContainerResource: AverageValue set → the raw average-value
+//     path; else AverageUtilization set → the utilization path;
+//   - Pods: AverageValue;
+//   - Object: Type Value with Value set → Value; Type AverageValue with
+//     AverageValue set → AverageValue; anything else fails the metric
+//     (FailedGetObjectMetric, "neither a value target nor an average value
+//     target was set");
+//   - External: AverageValue set → AverageValue; else Value set → Value.
 type MetricTarget struct {
 	Type MetricTargetType `json:"type"`
 	// Value is the total target in milli-units (Value targets).
@@ -165,6 +184,15 @@ type MetricInput struct {
 	// the layout the converters produce) they are matched in one pass with no
 	// allocation; in any other order a name index is built.
 	Samples []PodSample `json:"samples,omitempty"`
+	// Listed is how many items the resource metrics API returned for a
+	// Resource or ContainerResource metric, usable or not
+	// (ResourceInputFromMetrics and Converter fill it). Upstream tells "the
+	// API returned nothing" ("no metrics returned from resource metrics
+	// API") from "it returned pods, none usable for the targeted pods" ("did
+	// not receive metrics for targeted pods (pods might be unready)"); with
+	// no Samples, Listed > 0 selects the second. 0 is read as "nothing
+	// returned" when Samples is empty too.
+	Listed int `json:"listed,omitempty"`
 	// Value is an Object metric's value in milli-units.
 	Value int64 `json:"value,omitempty"`
 	// Values are the series an External metric returned, in milli-units; they are summed.
@@ -205,6 +233,18 @@ type Spec struct {
 	// Behavior selects the behavior path when non-nil. Evaluate applies the API
 	// server's defaults to unset fields (see DefaultBehavior).
 	Behavior *Behavior `json:"behavior,omitempty"`
+}
+
+// DefaultCPUUtilization is the cpu utilization target (percent of request)
+// the API server gives an HPA created without metrics.
+const DefaultCPUUtilization = 80
+
+// DefaultMetrics returns the metric list the API server gives an HPA whose
+// spec.metrics is empty: one Resource metric, cpu, Utilization at
+// DefaultCPUUtilization. SpecFromV2 and Evaluate apply it.
+func DefaultMetrics() []MetricSpec {
+	return []MetricSpec{{Type: ResourceMetric, Name: string(ResourceCPU),
+		Target: MetricTarget{Type: UtilizationTarget, AverageUtilization: DefaultCPUUtilization}}}
 }
 
 // Behavior is spec.behavior.

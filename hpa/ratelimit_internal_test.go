@@ -1,6 +1,7 @@
 package hpa
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -79,5 +80,48 @@ func TestRateLimitUpstreamVectors(t *testing.T) {
 		if got != tc.want || reason != tc.reason {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, got, reason, tc.want, tc.reason)
 		}
+	}
+}
+
+// Upstream computes policy limits in int32 and converts floats with a bare
+// int32(), which wraps (to MinInt32 on amd64) past the int32 range; kscale
+// saturates. Within the range the results are upstream's.
+func TestPolicyLimitSaturates(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const big = int32(math.MaxInt32 - 5)
+	cases := []struct {
+		name    string
+		current int32
+		rules   *ScalingRules
+		up      []ScaleEvent
+		down    []ScaleEvent
+		scaleUp bool
+		want    int32
+	}{
+		{"Pods policy past MaxInt32", big, bhGenRules(math.MaxInt32, 60, 0, 0, 0), nil, nil, true, math.MaxInt32},
+		{"Percent policy past MaxInt32", big, bhGenRules(0, 0, 1000, 60, 0), nil, nil, true, math.MaxInt32},
+		{"Percent scale-down of more than 100 %", big, bhGenRules(0, 0, 1000, 60, 0), nil, nil, false, math.MinInt32},
+		{"scale-down events summing past MaxInt32", big, bhGenRules(4, 60, 0, 0, 0), nil,
+			[]ScaleEvent{{Change: math.MaxInt32, Timestamp: now.Add(-time.Second)}, {Change: math.MaxInt32, Timestamp: now.Add(-2 * time.Second)}},
+			true, math.MaxInt32},
+		{"in range: upstream's values", 10, bhGenRules(4, 60, 100, 60, 0), nil, nil, true, 20},
+		{"in range, down: truncation", 10, bhGenRules(0, 0, 55, 60, 0), nil, nil, false, 4},
+	}
+	for _, tc := range cases {
+		got := policyLimit(now, tc.current, tc.up, tc.down, tc.rules, tc.scaleUp)
+		if got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// An unknown policy type proposes what the policy before it did, as
+	// upstream's proposed variable outlives each loop iteration.
+	sel := MaxChangePolicySelect
+	r := &ScalingRules{SelectPolicy: &sel, Policies: []Policy{{Type: PodsScalingPolicy, Value: 3, PeriodSeconds: 60}, {Type: "Nodes", Value: 50, PeriodSeconds: 60}}}
+	if got := policyLimit(now, 10, nil, nil, r, true); got != 13 {
+		t.Errorf("unknown policy type after Pods 3: %d, want 13", got)
+	}
+	r.Policies = r.Policies[1:]
+	if got := policyLimit(now, 10, nil, nil, r, true); got != 0 {
+		t.Errorf("unknown policy type alone: %d, want 0", got)
 	}
 }

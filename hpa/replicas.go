@@ -53,6 +53,50 @@ func clampInt32(f float64) int32 {
 	return int32(f)
 }
 
+// targetPath is the computation upstream's controller runs for a metric.
+type targetPath uint8
+
+const (
+	pathNone targetPath = iota
+	pathUtilization
+	pathAverageValue
+	pathValue
+)
+
+// path chooses the computation the way upstream's computeStatusFor…Metric
+// functions do: by the target fields that are set (see MetricTarget).
+func (m *MetricSpec) path() targetPath {
+	t := &m.Target
+	switch m.Type {
+	case ResourceMetric, ContainerResourceMetric:
+		if t.AverageValue != 0 {
+			return pathAverageValue
+		}
+		if t.AverageUtilization != 0 {
+			return pathUtilization
+		}
+	case PodsMetric:
+		if t.AverageValue != 0 {
+			return pathAverageValue
+		}
+	case ObjectMetric:
+		if t.Type == ValueTarget && t.Value != 0 {
+			return pathValue
+		}
+		if t.Type == AverageValueTarget && t.AverageValue != 0 {
+			return pathAverageValue
+		}
+	case ExternalMetric:
+		if t.AverageValue != 0 {
+			return pathAverageValue
+		}
+		if t.Value != 0 {
+			return pathValue
+		}
+	}
+	return pathNone
+}
+
 func resourceProposal(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input) Proposal {
 	res := ResourceName(spec.Name)
 	fail := func(err error) Proposal {
@@ -64,13 +108,13 @@ func resourceProposal(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInpu
 	var r calcResult
 	var err error
 	var name string
-	switch spec.Target.Type {
-	case AverageValueTarget:
+	switch spec.path() {
+	case pathAverageValue:
 		if r, err = rawResourceReplicas(c, tol, spec, m, in, res); err != nil {
 			return fail(fmt.Errorf("failed to get %s usage: %w", res, err))
 		}
 		name = spec.Name + " resource"
-	case UtilizationTarget:
+	case pathUtilization:
 		if r, err = utilizationReplicas(c, tol, spec, m, in, res); err != nil {
 			return fail(fmt.Errorf("failed to get %s utilization: %w", res, err))
 		}
@@ -94,7 +138,7 @@ func podsProposal(c *Config, tol Tolerances, spec *MetricSpec, m *MetricInput, i
 	fail := func(err error) Proposal {
 		return failed(ReasonFailedGetPodsMetric, err, fmt.Errorf("failed to get pods metric value: %w", err))
 	}
-	if spec.Target.Type != AverageValueTarget {
+	if spec.path() != pathAverageValue {
 		return fail(errors.New("invalid pods metric source: the target must be an average value"))
 	}
 	switch {
@@ -121,12 +165,11 @@ func objectProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input)
 	}
 	var fetchErr error
 	if m.Err != nil {
-		// Upstream's format string puts its arguments out of order; kept as is.
-		fetchErr = fmt.Errorf("unable to get metric %s: %v on %s %s/%w", spec.Name, spec.Object.Kind, in.Namespace, spec.Object.Name, m.Err)
+		fetchErr = fmt.Errorf("unable to get metric %s on %s %s/%s: %w", spec.Name, spec.Object.Kind, in.Namespace, spec.Object.Name, m.Err)
 	}
 	p := Proposal{Timestamp: m.Timestamp, Status: MetricStatus{Spec: *spec}}
-	switch spec.Target.Type {
-	case ValueTarget:
+	switch spec.path() {
+	case pathValue:
 		if fetchErr != nil {
 			return fail(fetchErr, fetchErr)
 		}
@@ -136,7 +179,7 @@ func objectProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Input)
 		}
 		p.Replicas, p.Status.Current.Value = n, m.Value
 		p.Metric = fmt.Sprintf("%s metric %s", spec.Object.Kind, spec.Name)
-	case AverageValueTarget:
+	case pathAverageValue:
 		if fetchErr != nil {
 			return fail(fetchErr, fmt.Errorf("failed to get %s object metric: %w", spec.Name, fetchErr))
 		}
@@ -163,16 +206,22 @@ func externalProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Inpu
 	if cause != nil {
 		fetchErr = fmt.Errorf("unable to get external metric %s/%s/%s: %w", in.Namespace, spec.Name, selectorText(spec.Selector), cause)
 	}
-	usage := saturatingSum(m.Values)
 	p := Proposal{Timestamp: m.Timestamp, Status: MetricStatus{Spec: *spec},
 		Metric: fmt.Sprintf("external metric %s(%s)", spec.Name, selectorText(spec.Selector))}
-	switch spec.Target.Type {
-	case AverageValueTarget:
+	switch spec.path() {
+	case pathAverageValue:
 		if fetchErr != nil {
 			return fail(fetchErr, fmt.Errorf("failed to get %s external metric: %w", spec.Name, fetchErr))
 		}
+		usage := perPodSum(m.Values)
 		p.Replicas, p.Status.Current.AverageValue = perPodReplicas(tol, in.StatusReplicas, usage, spec.Target.AverageValue)
-	case ValueTarget:
+		if float64(usage) >= float64(math.MaxInt64) {
+			// Upstream's GetExternalPerPodMetricReplicas reports the capped
+			// sum itself, whatever the replica count.
+			p.Status.Current.AverageValue = math.MaxInt64
+		}
+	case pathValue:
+		usage := valueSum(m.Values)
 		if fetchErr != nil {
 			return fail(fetchErr, fmt.Errorf("failed to get external metric %s: %w", spec.Name, fetchErr))
 		}
@@ -188,17 +237,35 @@ func externalProposal(tol Tolerances, spec *MetricSpec, m *MetricInput, in *Inpu
 	return p
 }
 
-// saturatingSum adds the series, capping at the int64 range instead of wrapping.
-func saturatingSum(vs []int64) int64 {
+// valueSum adds the series of an External Value metric as upstream's
+// GetExternalMetricReplicas does: a positive overflow caps the sum at
+// MaxInt64 and stops the addition. A negative overflow, which upstream lets
+// wrap, saturates at MinInt64.
+func valueSum(vs []int64) int64 {
 	var sum int64
 	for _, v := range vs {
-		switch {
-		case v > 0 && sum > math.MaxInt64-v:
-			sum = math.MaxInt64
-		case v < 0 && sum < math.MinInt64-v:
+		if v > 0 && sum > math.MaxInt64-v {
+			return math.MaxInt64
+		}
+		if v < 0 && sum < math.MinInt64-v {
 			sum = math.MinInt64
-		default:
-			sum += v
+			continue
+		}
+		sum += v
+	}
+	return sum
+}
+
+// perPodSum adds the series of an External AverageValue metric as
+// upstream's GetExternalPerPodMetricReplicas does: a running sum below zero
+// is taken as an overflow, so the sum becomes MaxInt64 and the addition
+// stops (negative values therefore count as MaxInt64 there).
+func perPodSum(vs []int64) int64 {
+	var sum int64
+	for _, v := range vs {
+		sum += v // wraps like upstream's; a wrapped sum is negative and caught
+		if sum < 0 {
+			return math.MaxInt64
 		}
 	}
 	return sum

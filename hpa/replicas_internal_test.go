@@ -169,14 +169,23 @@ func TestMetricReplicasOtherSources(t *testing.T) {
 	pods := func(target int64) MetricSpec {
 		return MetricSpec{Type: PodsMetric, Name: "qps", Target: MetricTarget{Type: AverageValueTarget, AverageValue: target}}
 	}
+	// target sets the field its type names, as most specs do.
+	target := func(tt MetricTargetType, v int64) MetricTarget {
+		if tt == ValueTarget {
+			return MetricTarget{Type: tt, Value: v}
+		}
+		return MetricTarget{Type: tt, AverageValue: v}
+	}
 	object := func(tt MetricTargetType, v int64) MetricSpec {
-		return MetricSpec{Type: ObjectMetric, Name: "qps", Object: ObjectReference{Kind: "Deployment", Name: "d"},
-			Target: MetricTarget{Type: tt, Value: v, AverageValue: v}}
+		return MetricSpec{Type: ObjectMetric, Name: "qps", Object: ObjectReference{Kind: "Deployment", Name: "d"}, Target: target(tt, v)}
 	}
 	external := func(tt MetricTargetType, v int64) MetricSpec {
 		return MetricSpec{Type: ExternalMetric, Name: "qps", Selector: "&LabelSelector{MatchLabels:map[string]string{label: value,},MatchExpressions:[]LabelSelectorRequirement{},}",
-			Target: MetricTarget{Type: tt, Value: v, AverageValue: v}}
+			Target: target(tt, v)}
 	}
+	// Upstream picks the path by the field that is set (horizontal.go,
+	// computeStatusFor…Metric); the API server accepts these specs.
+	crossed := func(m MetricSpec, tt MetricTargetType) MetricSpec { m.Target.Type = tt; return m }
 	unreadyLast := append(mtReady(2), mtPod{ready: ConditionFalse, request: 1000})
 	cases := []mtCase{
 		{name: "Pods ScaleUpCM", current: 3, pods: mtReady(3), levels: []int64{20000, 10000, 30000}, spec: pods(15000), want: 4, wantRaw: 20000},
@@ -198,7 +207,41 @@ func TestMetricReplicasOtherSources(t *testing.T) {
 		{name: "External TolerancePerPodCMExternal", current: 3, status: 3, values: []int64{8600}, spec: external(AverageValueTarget, 2900), want: 3, wantRaw: 2867},
 		{name: "External ScaleDownPerPod", current: 3, status: 3, values: []int64{1000}, spec: external(AverageValueTarget, 1000), want: 1, wantRaw: 334},
 		{name: "External AverageValue with zero status replicas", current: 0, status: 0, values: []int64{3000}, spec: external(AverageValueTarget, 1000), want: 3, wantRaw: 0},
+		// Upstream writes int64(±Inf or NaN) there, MinInt64 on amd64; kscale
+		// writes 0 (a documented departure). The replica count is upstream's.
+		{name: "Object AverageValue with zero status replicas", current: 0, status: 0, value: 3000, spec: object(AverageValueTarget, 1000), want: 3, wantRaw: 0},
+		{name: "External AverageValue, zero usage over zero status replicas (NaN ratio)", current: 0, status: 0, values: []int64{0}, spec: external(AverageValueTarget, 1000), want: 0, wantRaw: 0},
+		// GetExternalMetricReplicas caps a positive overflow and stops adding.
+		{name: "External Value: the sum stops at the cap", current: 1, pods: mtReady(1), values: []int64{math.MaxInt64, 1, -10_000}, spec: external(ValueTarget, 1), want: math.MaxInt32, wantValue: math.MaxInt64},
+		{name: "External Value: negative series add up", current: 3, pods: mtReady(3), values: []int64{30_000, -12_000}, spec: external(ValueTarget, 6000), want: 9, wantValue: 18_000},
+		// GetExternalPerPodMetricReplicas takes any negative running sum for
+		// an overflow: the usage becomes MaxInt64.
+		{name: "External AverageValue: a negative running sum reads as MaxInt64", current: 3, status: 3, values: []int64{-5000}, spec: external(AverageValueTarget, 1000), want: math.MaxInt32, wantRaw: math.MaxInt64},
+		{name: "External AverageValue: negative after positive stays if the sum is not negative", current: 3, status: 3, values: []int64{9000, -3000}, spec: external(AverageValueTarget, 1000), want: 6, wantRaw: 2000},
+		{name: "External AverageValue: overflow with zero status replicas reports MaxInt64", current: 0, status: 0, values: []int64{math.MaxInt64, 1}, spec: external(AverageValueTarget, 1000), want: math.MaxInt32, wantRaw: math.MaxInt64},
 		{name: "External overflow saturates and clamps", current: 1, pods: mtReady(1), values: []int64{math.MaxInt64, math.MaxInt64}, spec: external(ValueTarget, 1), want: math.MaxInt32, wantValue: math.MaxInt64},
+		{name: "External type AverageValue with only value set takes the Value path", current: 3, pods: mtReady(3), values: []int64{30000},
+			spec: crossed(external(ValueTarget, 10000), AverageValueTarget), want: 9, wantValue: 30000},
+		{name: "External type Value with only averageValue set takes the per-pod path", current: 3, status: 3, values: []int64{8600},
+			spec: crossed(external(AverageValueTarget, 2900), ValueTarget), want: 3, wantRaw: 2867},
+		{name: "External type Utilization with value set takes the Value path", current: 3, pods: mtReady(3), values: []int64{30000},
+			spec: crossed(external(ValueTarget, 10000), UtilizationTarget), want: 9, wantValue: 30000},
+		{name: "Object type AverageValue with only value set fails as upstream", current: 3, pods: mtReady(3), value: 30000,
+			spec:    crossed(object(ValueTarget, 10000), AverageValueTarget),
+			wantErr: "invalid object metric source: neither a value target nor an average value target was set"},
+		{name: "Object type Utilization fails as upstream", current: 3, pods: mtReady(3), value: 30000,
+			spec:    crossed(object(ValueTarget, 10000), UtilizationTarget),
+			wantErr: "invalid object metric source: neither a value target nor an average value target was set"},
+		{name: "Object with both fields set follows its type", current: 3, pods: mtReady(3), value: 30000,
+			spec: MetricSpec{Type: ObjectMetric, Name: "qps", Object: ObjectReference{Kind: "Deployment", Name: "d"},
+				Target: MetricTarget{Type: ValueTarget, Value: 10000, AverageValue: 1}}, want: 9, wantValue: 30000},
+		{name: "Resource type Utilization with averageValue set takes the raw path", current: 3, pods: mtReady(3), levels: []int64{1000, 2000, 3000},
+			spec: MetricSpec{Type: ResourceMetric, Name: "memory", Target: MetricTarget{Type: UtilizationTarget, AverageValue: 1000}}, want: 6, wantRaw: 2000},
+		{name: "Resource type Value with averageUtilization set takes the utilization path", current: 3, pods: mtReady(3), levels: []int64{1000, 1000, 1000},
+			spec: MetricSpec{Type: ResourceMetric, Name: "memory", Target: MetricTarget{Type: ValueTarget, AverageUtilization: 50}},
+			want: 6, wantUtil: 100, wantRaw: 1000},
+		{name: "Pods type Value with averageValue set", current: 3, pods: mtReady(3), levels: []int64{20000, 10000, 30000},
+			spec: MetricSpec{Type: PodsMetric, Name: "qps", Target: MetricTarget{Type: ValueTarget, AverageValue: 15000}}, want: 4, wantRaw: 20000},
 		{name: "Object Value with no pods listed", current: 2, value: 30000, spec: object(ValueTarget, 10000),
 			wantErr: "unable to calculate ready pods: no pods returned by selector while calculating replica count"},
 		{name: "Resource AverageValue", current: 3, pods: mtReady(3), levels: []int64{1000, 2000, 3000},
@@ -238,7 +281,7 @@ func TestMetricReplicasNamesAndErrors(t *testing.T) {
 		{MetricSpec{Type: PodsMetric, Name: "qps", Target: MetricTarget{Type: AverageValueTarget, AverageValue: 5}}, ReasonFailedGetPodsMetric,
 			"failed to get pods metric value: unable to get metric qps: boom", "the HPA was unable to compute the replica count: unable to get metric qps: boom"},
 		{MetricSpec{Type: ObjectMetric, Name: "qps", Object: ObjectReference{Kind: "Ingress", Name: "web"}, Target: MetricTarget{Type: ValueTarget, Value: 5}},
-			ReasonFailedGetObjectMetric, "failed to get object metric value: unable to get metric qps: Ingress on ns web/boom", ""},
+			ReasonFailedGetObjectMetric, "failed to get object metric value: unable to get metric qps on Ingress ns/web: boom", ""},
 		{MetricSpec{Type: ObjectMetric, Name: "qps", Object: ObjectReference{Kind: "Ingress", Name: "web"}, Target: MetricTarget{Type: AverageValueTarget, AverageValue: 5}},
 			ReasonFailedGetObjectMetric, "failed to get object metric value: failed to get qps object metric: unable to get metric qps", ""},
 		{MetricSpec{Type: ExternalMetric, Name: "q", Target: MetricTarget{Type: ValueTarget, Value: 5}}, ReasonFailedGetExternalMetric,
@@ -328,6 +371,13 @@ func TestPodRequests(t *testing.T) {
 	}
 	if _, err := podRequest(&cfg, &pod, ResourceMemory, ""); err == nil {
 		t.Error("memory request missing everywhere: no error")
+	}
+	// With pod-level requests set, a resource they lack fails the metric
+	// with upstream's calculatePodLevelRequests error, even if the gate
+	// were to fall back to containers elsewhere.
+	cfg.PodLevelResources = true
+	if _, err := podRequest(&cfg, &pod, ResourceMemory, ""); err == nil || err.Error() != "missing pod-level request for memory in Pod p" {
+		t.Errorf("pod-level requests without memory: err %v", err)
 	}
 }
 

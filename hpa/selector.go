@@ -34,10 +34,12 @@ func InvalidSelectorError(cause error) error {
 }
 
 // AmbiguousSelectorError reports pods that more than one HPA selects, worded as
-// upstream; hpas are the "namespace/name" keys of the HPAs involved.
+// upstream (1.37): "pods by selector <sel> are controlled by more than one
+// HPA (e.g. [<ns/name> ...])"; hpas are the "namespace/name" keys of the
+// HPAs involved, in the order to print them.
 func AmbiguousSelectorError(selector string, hpas []string) error {
 	return &SelectorError{Reason: ReasonAmbiguousSelector,
-		Msg: fmt.Sprintf("pods by selector %v are controlled by multiple HPAs: %v", selector, hpas)}
+		Msg: fmt.Sprintf("pods by selector %v are controlled by more than one HPA (e.g. %v)", selector, hpas)}
 }
 
 // selectorCondition is the ScalingActive=False condition for a selector error.

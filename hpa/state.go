@@ -47,13 +47,22 @@ func (s *State) record(old int, r Recommendation) {
 	s.Recommendations = append(s.Recommendations, r)
 }
 
+// expired reports whether an entry stamped t has left a window whose cutoff
+// is now − window. Upstream stamps each entry with time.Now() when it stores
+// it and computes every cutoff from a later time.Now(), so an entry is
+// always strictly older than the instant it is compared at: one stamped
+// exactly at the cutoff (with a 0 s window, one stored earlier in the same
+// reconcile, such as the first recommendation of a fresh HPA) has expired.
+// Only entries strictly after the cutoff are in the window.
+func expired(t, cutoff time.Time) bool { return !t.After(cutoff) }
+
 // stabilizeLegacy is upstream's stabilizeRecommendation: the highest
 // recommendation within the window (and desired itself).
 func (s *State) stabilizeLegacy(now time.Time, window time.Duration, desired int32) int32 {
 	cutoff := now.Add(-window)
 	highest, old := desired, -1
 	for i, r := range s.Recommendations {
-		if r.Timestamp.Before(cutoff) {
+		if expired(r.Timestamp, cutoff) {
 			old = i
 		} else if r.Replicas > highest {
 			highest = r.Replicas
@@ -76,7 +85,7 @@ func (s *State) stabilizeWithBehavior(now time.Time, upWindow, downWindow time.D
 		if r.Timestamp.After(downCut) {
 			down = max(down, r.Replicas)
 		}
-		if r.Timestamp.Before(upCut) && r.Timestamp.Before(downCut) {
+		if expired(r.Timestamp, upCut) && expired(r.Timestamp, downCut) {
 			old = i
 		}
 	}
@@ -105,7 +114,7 @@ func storeEvent(events []ScaleEvent, longest int32, now time.Time, change int32)
 	cutoff := now.Add(-time.Duration(longest) * time.Second)
 	old := -1
 	for i := range events {
-		if events[i].Timestamp.Before(cutoff) {
+		if expired(events[i].Timestamp, cutoff) {
 			events[i].Outdated = true
 		}
 		if events[i].Outdated {

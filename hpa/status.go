@@ -9,15 +9,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// ApplyStatus writes r into an HPA status the way upstream's controller
-// does after a reconcile: currentReplicas; desiredReplicas (kept as it was
-// when r.Stopped); currentMetrics, one per spec metric (an empty entry for a
-// metric that failed, as upstream); lastScaleTime = now on a rescale; and the
-// conditions r sets, merged like upstream's setCondition: a condition keeps its
-// place and its lastTransitionTime while its status does not change, new
-// ones are appended. spec is the HPA's own spec, whose metric identities
-// (selectors, described objects) the status repeats.
-func ApplyStatus(st *autoscalingv2.HorizontalPodAutoscalerStatus, spec autoscalingv2.HorizontalPodAutoscalerSpec, r Result, now time.Time) {
+// ApplyStatus writes r into h.Status the way upstream's controller does
+// after a reconcile: observedGeneration = metadata.generation (the
+// HPAGeneration gate, on in 1.37); currentReplicas; desiredReplicas (kept
+// as it was when r.Stopped); currentMetrics, one per spec metric (an empty
+// entry for a metric that failed, as upstream); lastScaleTime = now on a
+// rescale; and the conditions r sets, merged like upstream's setCondition: a
+// condition keeps its place and its lastTransitionTime while its status does
+// not change, new ones are appended. The metric identities (selectors,
+// described objects) are h.Spec's. A nil h is ignored.
+func ApplyStatus(h *autoscalingv2.HorizontalPodAutoscaler, r Result, now time.Time) {
+	if h == nil {
+		return
+	}
+	st, spec := &h.Status, &h.Spec
+	gen := h.Generation
+	st.ObservedGeneration = &gen
 	st.CurrentReplicas = r.CurrentReplicas
 	if !r.Stopped {
 		st.DesiredReplicas = r.DesiredReplicas
@@ -27,7 +34,7 @@ func ApplyStatus(st *autoscalingv2.HorizontalPodAutoscalerStatus, spec autoscali
 		st.CurrentMetrics = make([]autoscalingv2.MetricStatus, len(r.CurrentMetrics))
 		for i := range r.CurrentMetrics {
 			if i < len(spec.Metrics) && r.CurrentMetrics[i].Spec.Type != "" {
-				st.CurrentMetrics[i] = metricStatusToV2(spec.Metrics[i], r.CurrentMetrics[i].Current)
+				st.CurrentMetrics[i] = metricStatusToV2(spec.Metrics[i], r.CurrentMetrics[i].Spec.path(), r.CurrentMetrics[i].Current)
 			}
 		}
 	}
@@ -67,29 +74,30 @@ func setConditionV2(list []autoscalingv2.HorizontalPodAutoscalerCondition, c Con
 }
 
 // metricStatusToV2 builds one currentMetrics entry from the spec metric's
-// identity and the computed value. Memory averages use binary suffixes, as
-// upstream (and metrics-server) print them.
-func metricStatusToV2(m autoscalingv2.MetricSpec, v MetricValue) autoscalingv2.MetricStatus {
+// identity and the computed value; path is the computation that ran, which
+// decides the fields written, as upstream. Memory averages use binary
+// suffixes, as upstream (and metrics-server) print them.
+func metricStatusToV2(m autoscalingv2.MetricSpec, path targetPath, v MetricValue) autoscalingv2.MetricStatus {
 	out := autoscalingv2.MetricStatus{Type: m.Type}
-	switch m.Type {
-	case autoscalingv2.ResourceMetricSourceType:
-		out.Resource = &autoscalingv2.ResourceMetricStatus{Name: m.Resource.Name, Current: resourceValue(m.Resource.Name, m.Resource.Target, v)}
-	case autoscalingv2.ContainerResourceMetricSourceType:
+	switch {
+	case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil:
+		out.Resource = &autoscalingv2.ResourceMetricStatus{Name: m.Resource.Name, Current: resourceValue(m.Resource.Name, path, v)}
+	case m.Type == autoscalingv2.ContainerResourceMetricSourceType && m.ContainerResource != nil:
 		c := m.ContainerResource
-		out.ContainerResource = &autoscalingv2.ContainerResourceMetricStatus{Name: c.Name, Container: c.Container, Current: resourceValue(c.Name, c.Target, v)}
-	case autoscalingv2.PodsMetricSourceType:
+		out.ContainerResource = &autoscalingv2.ContainerResourceMetricStatus{Name: c.Name, Container: c.Container, Current: resourceValue(c.Name, path, v)}
+	case m.Type == autoscalingv2.PodsMetricSourceType && m.Pods != nil:
 		out.Pods = &autoscalingv2.PodsMetricStatus{Metric: m.Pods.Metric, Current: autoscalingv2.MetricValueStatus{AverageValue: milli(v.AverageValue)}}
-	case autoscalingv2.ObjectMetricSourceType:
+	case m.Type == autoscalingv2.ObjectMetricSourceType && m.Object != nil:
 		o := &autoscalingv2.ObjectMetricStatus{DescribedObject: m.Object.DescribedObject, Metric: m.Object.Metric}
-		if m.Object.Target.Type == autoscalingv2.ValueMetricType {
+		if path == pathValue {
 			o.Current.Value = milli(v.Value)
 		} else {
 			o.Current.AverageValue = milli(v.AverageValue)
 		}
 		out.Object = o
-	case autoscalingv2.ExternalMetricSourceType:
+	case m.Type == autoscalingv2.ExternalMetricSourceType && m.External != nil:
 		e := &autoscalingv2.ExternalMetricStatus{Metric: m.External.Metric}
-		if m.External.Target.Type == autoscalingv2.AverageValueMetricType {
+		if path == pathAverageValue {
 			e.Current.AverageValue = milli(v.AverageValue)
 		} else {
 			e.Current.Value = milli(v.Value)
@@ -99,14 +107,14 @@ func metricStatusToV2(m autoscalingv2.MetricSpec, v MetricValue) autoscalingv2.M
 	return out
 }
 
-func resourceValue(name corev1.ResourceName, t autoscalingv2.MetricTarget, v MetricValue) autoscalingv2.MetricValueStatus {
+func resourceValue(name corev1.ResourceName, path targetPath, v MetricValue) autoscalingv2.MetricValueStatus {
 	format := resource.DecimalSI
 	if name == corev1.ResourceMemory {
 		format = resource.BinarySI
 	}
 	q := resource.NewMilliQuantity(v.AverageValue, format)
 	out := autoscalingv2.MetricValueStatus{AverageValue: q}
-	if t.Type == autoscalingv2.UtilizationMetricType {
+	if path == pathUtilization {
 		u := v.AverageUtilization
 		out.AverageUtilization = &u
 	}

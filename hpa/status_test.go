@@ -17,7 +17,8 @@ func TestApplyStatus(t *testing.T) {
 	spec.Metrics = spec.Metrics[:1]
 	spec.Behavior = nil
 	earlier := metav1.NewTime(evT0.Add(-time.Hour))
-	st := autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 9, Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{
+	h := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Generation: 4}, Spec: spec}
+	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 9, Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{
 		{Type: "ScalingLimited", Status: corev1.ConditionFalse, Reason: "DesiredWithinRange", LastTransitionTime: earlier},
 		{Type: "AbleToScale", Status: corev1.ConditionTrue, Reason: "ReadyForNewScale", LastTransitionTime: earlier},
 		{Type: "ScaledToZero", Status: corev1.ConditionFalse, Reason: "NotScaledToZero", LastTransitionTime: earlier},
@@ -29,7 +30,11 @@ func TestApplyStatus(t *testing.T) {
 			{Type: hpa.ScalingActive, Status: hpa.ConditionTrue, Reason: hpa.ReasonValidMetricFound, Message: "m2"},
 			{Type: hpa.ScalingLimited, Status: hpa.ConditionTrue, Reason: hpa.ReasonScaleUpLimit, Message: "m3"},
 		}}
-	hpa.ApplyStatus(&st, spec, r, evT0)
+	hpa.ApplyStatus(h, r, evT0)
+	st := &h.Status
+	if st.ObservedGeneration == nil || *st.ObservedGeneration != 4 {
+		t.Errorf("observedGeneration = %v, want 4 (HPAGeneration is on in 1.37)", st.ObservedGeneration)
+	}
 	if st.CurrentReplicas != 3 || st.DesiredReplicas != 5 || st.LastScaleTime == nil || !st.LastScaleTime.Time.Equal(evT0) {
 		t.Errorf("replicas/scale time: %+v", st)
 	}
@@ -51,8 +56,13 @@ func TestApplyStatus(t *testing.T) {
 	stopped := r
 	stopped.Stopped, stopped.Rescale, stopped.DesiredReplicas = true, false, 3
 	stopped.CurrentMetrics = []hpa.MetricStatus{{}}
-	st2 := autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 7}
-	hpa.ApplyStatus(&st2, spec, stopped, evT0)
+	h2 := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: spec,
+		Status: autoscalingv2.HorizontalPodAutoscalerStatus{DesiredReplicas: 7}}
+	hpa.ApplyStatus(h2, stopped, evT0)
+	st2 := h2.Status
+	if st2.ObservedGeneration == nil || *st2.ObservedGeneration != 2 {
+		t.Errorf("a stopped evaluation writes observedGeneration too (upstream's setCurrentReplicasAndMetricsInStatus): %v", st2.ObservedGeneration)
+	}
 	if st2.DesiredReplicas != 7 || st2.LastScaleTime != nil || st2.CurrentMetrics[0].Type != "" {
 		t.Errorf("stopped evaluation: %+v", st2)
 	}
@@ -60,15 +70,21 @@ func TestApplyStatus(t *testing.T) {
 
 func TestApplyStatusMetricShapes(t *testing.T) {
 	spec := cvV2Spec()
+	ks, err := hpa.SpecFromV2(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ks.Metrics
 	r := hpa.Result{CurrentMetrics: []hpa.MetricStatus{
-		{Spec: hpa.MetricSpec{Type: hpa.ResourceMetric}, Current: hpa.MetricValue{AverageUtilization: 50, AverageValue: 250}},
-		{Spec: hpa.MetricSpec{Type: hpa.ContainerResourceMetric}, Current: hpa.MetricValue{AverageValue: 1 << 30 * 1000}},
-		{Spec: hpa.MetricSpec{Type: hpa.PodsMetric}, Current: hpa.MetricValue{AverageValue: 90_000}},
-		{Spec: hpa.MetricSpec{Type: hpa.ObjectMetric}, Current: hpa.MetricValue{Value: 1500_000}},
-		{Spec: hpa.MetricSpec{Type: hpa.ExternalMetric}, Current: hpa.MetricValue{AverageValue: 400}},
+		{Spec: m[0], Current: hpa.MetricValue{AverageUtilization: 50, AverageValue: 250}},
+		{Spec: m[1], Current: hpa.MetricValue{AverageValue: 1 << 30 * 1000}},
+		{Spec: m[2], Current: hpa.MetricValue{AverageValue: 90_000}},
+		{Spec: m[3], Current: hpa.MetricValue{Value: 1500_000}},
+		{Spec: m[4], Current: hpa.MetricValue{AverageValue: 400}},
 	}}
-	var st autoscalingv2.HorizontalPodAutoscalerStatus
-	hpa.ApplyStatus(&st, spec, r, evT0)
+	h := &autoscalingv2.HorizontalPodAutoscaler{Spec: spec}
+	hpa.ApplyStatus(h, r, evT0)
+	st := h.Status
 	got := []string{
 		st.CurrentMetrics[0].Resource.Current.AverageValue.String(),
 		st.CurrentMetrics[1].ContainerResource.Current.AverageValue.String(),
@@ -84,6 +100,35 @@ func TestApplyStatusMetricShapes(t *testing.T) {
 	}
 	if st.CurrentMetrics[1].ContainerResource.Current.AverageUtilization != nil {
 		t.Error("AverageValue target reports a utilization")
+	}
+}
+
+// The status fields follow the computation upstream ran, which is chosen by
+// the target field that is set, not by the target type.
+func TestApplyStatusFollowsTargetField(t *testing.T) {
+	v2 := autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5, Metrics: []autoscalingv2.MetricSpec{
+		{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+			Metric: autoscalingv2.MetricIdentifier{Name: "queue"},
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, Value: cvQ("10")}}},
+		{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: "cpu",
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageValue: cvQ("200m")}}},
+	}}
+	ks, err := hpa.SpecFromV2(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := hpa.Result{CurrentMetrics: []hpa.MetricStatus{
+		{Spec: ks.Metrics[0], Current: hpa.MetricValue{Value: 30_000}},
+		{Spec: ks.Metrics[1], Current: hpa.MetricValue{AverageValue: 150}},
+	}}
+	h := &autoscalingv2.HorizontalPodAutoscaler{Spec: v2}
+	hpa.ApplyStatus(h, r, evT0)
+	ext, res := h.Status.CurrentMetrics[0].External, h.Status.CurrentMetrics[1].Resource
+	if ext.Current.Value == nil || ext.Current.Value.String() != "30" || ext.Current.AverageValue != nil {
+		t.Errorf("External with only value set took the Value path upstream; status = %+v", ext.Current)
+	}
+	if res.Current.AverageUtilization != nil || res.Current.AverageValue.String() != "150m" {
+		t.Errorf("Resource with averageValue set took the raw path upstream; status = %+v", res.Current)
 	}
 }
 

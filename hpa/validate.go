@@ -22,16 +22,21 @@ const (
 // Rules: minReplicas ≥ 1, or ≥ 0 when c.ScaleToZero is on (0 then needs an
 // Object or External metric); maxReplicas ≥ 1 and ≥ minReplicas; every
 // metric of a known source type, named, with a container for
-// ContainerResource and a described object for Object, a target type its
-// source accepts and a positive target; behavior windows in [0, 3600], at
+// ContainerResource and a described object for Object; a target type of
+// Utilization, Value or AverageValue, whatever the source, as the API server
+// allows; the target fields the source needs set (Resource and
+// ContainerResource: averageUtilization or averageValue, not both; Pods:
+// averageValue; Object: value or averageValue; External: value or
+// averageValue, not both), none negative; behavior windows in [0, 3600], at
 // least one policy when policies are given (nil means the defaults), policy
 // type Pods or Percent, value > 0, period in (0, 1800], selectPolicy Max, Min
-// or Disabled, tolerance ≥ 0.
+// or Disabled, tolerance ≥ 0. An empty metric list is valid: the API server
+// defaults it (DefaultMetrics).
 //
-// Where the API server only checks that the target field of a source is set
-// (a Pods metric with type Value and an averageValue passes there), Validate
-// requires the type itself to fit the source, because a Spec keeps only the
-// field its type names.
+// Like the API server, Validate accepts a target whose type names another
+// field than the one set (an External metric of type AverageValue with only
+// value set); Evaluate then computes what upstream's controller computes,
+// which picks the path by the field that is set (see MetricTarget).
 func Validate(s Spec, c Config) error {
 	return validate(s, c, true)
 }
@@ -122,32 +127,25 @@ func cvHasObjectOrExternal(ms []MetricSpec) bool {
 	return false
 }
 
-// Target types each source accepts, in the API server's sorted order.
-var (
-	cvResourceTargets = []string{string(AverageValueTarget), string(UtilizationTarget)}
-	cvPodsTargets     = []string{string(AverageValueTarget)}
-	cvValueTargets    = []string{string(AverageValueTarget), string(ValueTarget)}
-)
-
-// cvSource returns the field of a source type and the target types it accepts.
-func cvSource(t MetricSourceType) (string, []string) {
+// cvSource returns the field name of a source type ("" when unknown).
+func cvSource(t MetricSourceType) string {
 	switch t {
 	case ResourceMetric:
-		return "resource", cvResourceTargets
+		return "resource"
 	case ContainerResourceMetric:
-		return "containerResource", cvResourceTargets
+		return "containerResource"
 	case PodsMetric:
-		return "pods", cvPodsTargets
+		return "pods"
 	case ObjectMetric:
-		return "object", cvValueTargets
+		return "object"
 	case ExternalMetric:
-		return "external", cvValueTargets
+		return "external"
 	}
-	return "", nil
+	return ""
 }
 
 func (v *cvValidator) metric(i int, m *MetricSpec) {
-	src, allowed := cvSource(m.Type)
+	src := cvSource(m.Type)
 	// Paths are built only for an error: a valid spec costs no allocation.
 	path := func(rest string) string { return fmt.Sprintf("spec.metrics[%d].%s", i, rest) }
 	switch {
@@ -157,6 +155,14 @@ func (v *cvValidator) metric(i int, m *MetricSpec) {
 	case src == "":
 		v.notSupported(path("type"), string(m.Type), "ContainerResource", "External", "Object", "Pods", "Resource")
 		return
+	}
+	if m.Type == ObjectMetric {
+		if m.Object.Kind == "" {
+			v.required(path(src+".describedObject.kind"), "")
+		}
+		if m.Object.Name == "" {
+			v.required(path(src+".describedObject.name"), "")
+		}
 	}
 	switch {
 	case m.Name != "":
@@ -168,42 +174,56 @@ func (v *cvValidator) metric(i int, m *MetricSpec) {
 	if m.Type == ContainerResourceMetric && m.Container == "" {
 		v.required(path(src+".container"), "must specify a container")
 	}
-	if m.Type == ObjectMetric {
-		if m.Object.Kind == "" {
-			v.required(path(src+".describedObject.kind"), "")
-		}
-		if m.Object.Name == "" {
-			v.required(path(src+".describedObject.name"), "")
-		}
-	}
-	v.target(func(f string) string { return path(src + ".target." + f) }, m.Target, allowed)
+	v.target(func(f string) string { return path(src + ".target." + f) }, m.Type, m.Target)
 }
 
-func (v *cvValidator) target(path func(string) string, t MetricTarget, allowed []string) {
-	switch t.Type {
-	case "":
+// target checks a target as the API server does: the type must be one of
+// the three whatever the source, each value set must be positive, and each
+// source needs its own fields set. A Spec has no "set to zero": 0 means
+// unset (SpecFromV2 refuses an explicit zero as the API server does), so a
+// negative value is the only set value refused here.
+func (v *cvValidator) target(path func(string) string, src MetricSourceType, t MetricTarget) {
+	if t.Type == "" {
 		v.required(path("type"), "must specify a metric target type")
-		return
+	}
+	switch t.Type {
 	case UtilizationTarget, ValueTarget, AverageValueTarget:
 	default:
 		v.invalid(path("type"), fmt.Sprintf("%q", t.Type), "must be either Utilization, Value, or AverageValue")
-		return
 	}
-	ok := false
-	for _, a := range allowed {
-		ok = ok || a == string(t.Type)
-	}
-	if !ok {
-		v.notSupported(path("type"), string(t.Type), allowed...)
-		return
-	}
-	switch {
-	case t.Type == UtilizationTarget && t.AverageUtilization < 1:
-		v.invalid(path("averageUtilization"), t.AverageUtilization, "must be greater than 0")
-	case t.Type == ValueTarget && t.Value <= 0:
+	if t.Value < 0 {
 		v.invalid(path("value"), cvMilliText(t.Value), "must be positive")
-	case t.Type == AverageValueTarget && t.AverageValue <= 0:
+	}
+	if t.AverageValue < 0 {
 		v.invalid(path("averageValue"), cvMilliText(t.AverageValue), "must be positive")
+	}
+	if t.AverageUtilization < 0 {
+		v.invalid(path("averageUtilization"), t.AverageUtilization, "must be greater than 0")
+	}
+	value, avg, util := t.Value != 0, t.AverageValue != 0, t.AverageUtilization != 0
+	switch src {
+	case ResourceMetric, ContainerResourceMetric:
+		if !util && !avg {
+			v.required(path("averageUtilization"), "must set either a target raw value or a target utilization")
+		}
+		if util && avg {
+			v.add("%s: Forbidden: may not set both a target raw value and a target utilization", path("averageValue"))
+		}
+	case PodsMetric:
+		if !avg {
+			v.required(path("averageValue"), "must specify a positive target averageValue")
+		}
+	case ObjectMetric:
+		if !value && !avg {
+			v.required(path("averageValue"), "must set either a target value or averageValue")
+		}
+	case ExternalMetric:
+		if !value && !avg {
+			v.required(path("averageValue"), "must set either a target value for metric or a per-pod target")
+		}
+		if value && avg {
+			v.add("%s: Forbidden: may not set both a target value for metric and a per-pod target", path("value"))
+		}
 	}
 }
 

@@ -22,12 +22,33 @@ func TestValidateValid(t *testing.T) {
 		{"only maxReplicas", hpa.Spec{MaxReplicas: 1}, hpa.Config{}},
 		{"behavior with nil rules and nil policies", hpa.Spec{MaxReplicas: 2, Behavior: &hpa.Behavior{ScaleDown: &hpa.ScalingRules{StabilizationWindowSeconds: cvInt32(3600)}}}, hpa.Config{}},
 		{"minReplicas 0 with scale to zero and an External metric", zero, stz},
+		{"minReplicas 0 under the default gates (HPAScaleToZero on in 1.37)", zero, hpa.DefaultConfig()},
+		// The API server checks only that the type is one of the three and
+		// that the source's fields are set; it accepts these.
+		{"Value target type on a resource with averageUtilization", crossedSpec(0, hpa.ValueTarget), hpa.Config{}},
+		{"Utilization target type on pods with averageValue", crossedSpec(2, hpa.UtilizationTarget), hpa.Config{}},
+		{"Utilization target type on an object with value", crossedSpec(3, hpa.UtilizationTarget), hpa.Config{}},
+		{"AverageValue target type on an external metric with value", crossedSpec(4, hpa.AverageValueTarget), hpa.Config{}},
+		{"object with both value and averageValue", func() hpa.Spec {
+			s := cvCompactSpec()
+			s.Metrics[3].Target.Value, s.Metrics[3].Target.AverageValue = 5, 5
+			return s
+		}(), hpa.Config{}},
+		{"no metrics (the API server defaults them)", hpa.Spec{MaxReplicas: 2}, hpa.Config{}},
 	}
 	for _, tc := range cases {
 		if err := hpa.Validate(tc.spec, tc.cfg); err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
+}
+
+// crossedSpec is cvCompactSpec with metric i's target type changed, its
+// fields left as they are.
+func crossedSpec(i int, tt hpa.MetricTargetType) hpa.Spec {
+	s := cvCompactSpec()
+	s.Metrics[i].Target.Type = tt
+	return s
 }
 
 func TestValidateRules(t *testing.T) {
@@ -60,21 +81,29 @@ func TestValidateRules(t *testing.T) {
 		{"container not named", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[1].Container = "" }, "spec.metrics[1].containerResource.container: Required value: must specify a container"},
 		{"object kind missing", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[3].Object.Kind = "" }, "spec.metrics[3].object.describedObject.kind: Required value"},
 		{"object name missing", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[3].Object.Name = "" }, "spec.metrics[3].object.describedObject.name: Required value"},
-		{"no target type", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[4].Target.Type = "" }, "spec.metrics[4].external.target.type: Required value: must specify a metric target type"},
+		{"no target type", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[4].Target.Type = "" },
+			"spec.metrics[4].external.target.type: Required value: must specify a metric target type\n" +
+				`spec.metrics[4].external.target.type: Invalid value: "": must be either Utilization, Value, or AverageValue`},
 		{"unknown target type", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[4].Target.Type = "Median" },
 			`spec.metrics[4].external.target.type: Invalid value: "Median": must be either Utilization, Value, or AverageValue`},
-		{"Value target on a resource", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[0].Target.Type = hpa.ValueTarget },
-			`spec.metrics[0].resource.target.type: Unsupported value: "Value": supported values: "AverageValue", "Utilization"`},
-		{"Utilization target on pods", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[2].Target.Type = hpa.UtilizationTarget },
-			`spec.metrics[2].pods.target.type: Unsupported value: "Utilization": supported values: "AverageValue"`},
-		{"Utilization target on an object", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[3].Target.Type = hpa.UtilizationTarget },
-			`spec.metrics[3].object.target.type: Unsupported value: "Utilization": supported values: "AverageValue", "Value"`},
-		{"zero utilization", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[0].Target.AverageUtilization = 0 },
-			"spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0"},
+		{"zero utilization is unset", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[0].Target.AverageUtilization = 0 },
+			"spec.metrics[0].resource.target.averageUtilization: Required value: must set either a target raw value or a target utilization"},
+		{"negative utilization", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[0].Target.AverageUtilization = -5 },
+			"spec.metrics[0].resource.target.averageUtilization: Invalid value: -5: must be greater than 0"},
+		{"both utilization and average value on a resource", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[0].Target.AverageValue = 100 },
+			"spec.metrics[0].resource.target.averageValue: Forbidden: may not set both a target raw value and a target utilization"},
 		{"negative value", hpa.Config{}, metric(3, hpa.MetricSpec{Type: hpa.ObjectMetric, Name: "q", Object: hpa.ObjectReference{Kind: "Service", Name: "s"},
 			Target: hpa.MetricTarget{Type: hpa.ValueTarget, Value: -500}}), "spec.metrics[3].object.target.value: Invalid value: -500m: must be positive"},
-		{"zero average value", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[1].Target.AverageValue = 0 },
-			"spec.metrics[1].containerResource.target.averageValue: Invalid value: 0: must be positive"},
+		{"container resource with neither field", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[1].Target.AverageValue = 0 },
+			"spec.metrics[1].containerResource.target.averageUtilization: Required value: must set either a target raw value or a target utilization"},
+		{"pods without averageValue", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[2].Target = hpa.MetricTarget{Type: hpa.ValueTarget, Value: 5} },
+			"spec.metrics[2].pods.target.averageValue: Required value: must specify a positive target averageValue"},
+		{"object without value or averageValue", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[3].Target = hpa.MetricTarget{Type: hpa.ValueTarget} },
+			"spec.metrics[3].object.target.averageValue: Required value: must set either a target value or averageValue"},
+		{"external without value or averageValue", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[4].Target = hpa.MetricTarget{Type: hpa.ValueTarget} },
+			"spec.metrics[4].external.target.averageValue: Required value: must set either a target value for metric or a per-pod target"},
+		{"external with both", hpa.Config{}, func(s *hpa.Spec) { s.Metrics[4].Target.Value, s.Metrics[4].Target.AverageValue = 5, 5 },
+			"spec.metrics[4].external.target.value: Forbidden: may not set both a target value for metric and a per-pod target"},
 		{"negative window", hpa.Config{}, func(s *hpa.Spec) { s.Behavior.ScaleDown.StabilizationWindowSeconds = cvInt32(-1) },
 			"spec.behavior.scaleDown.stabilizationWindowSeconds: Invalid value: -1: must be greater than or equal to zero"},
 		{"window too long", hpa.Config{}, func(s *hpa.Spec) { s.Behavior.ScaleDown.StabilizationWindowSeconds = cvInt32(3601) },

@@ -543,7 +543,7 @@ func (s *Scenario) ValidateLimits(l Limits) error {
 			defaultMetrics(w.HPA)
 			spec, err := hpa.SpecFromV2(*w.HPA)
 			if err == nil {
-				err = hpa.Validate(spec, hpa.DefaultConfig())
+				err = hpa.Validate(spec, hpa.Config{}) // the run's gates: HPAScaleToZero off
 			}
 			if err != nil {
 				bad(p+".hpa", "%v", err)
@@ -646,11 +646,6 @@ func defaultMetrics(h *autoscalingv2.HorizontalPodAutoscalerSpec) {
 	u := int32(80)
 	h.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
 		Name: "cpu", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &u}}}}
-}
-
-func mustSpec(v2 autoscalingv2.HorizontalPodAutoscalerSpec) hpa.Spec {
-	s, _ := hpa.SpecFromV2(v2)
-	return s
 }
 
 // milli and bytesOf read quantities Validate has checked.
