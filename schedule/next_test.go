@@ -229,3 +229,56 @@ func TestExtremeInstants(t *testing.T) {
 		}
 	}
 }
+
+// robfig/cron reads "?" as "*" in every field (its getRange gives both the
+// field's whole range), so "?" in a time-of-day field makes the expression
+// interval-style: it fires in both passes of a repeated hour, as "*" does
+// (issue 10 item 11).
+func TestQuestionMarkIsAStar(t *testing.T) {
+	loc := mustLoc(t, "America/New_York")
+	pairs := []struct {
+		question, star string
+		opts           schedule.ParseOptions
+	}{
+		{"0 ? * * *", "0 * * * *", schedule.ParseOptions{}},
+		{"? 1 * * *", "* 1 * * *", schedule.ParseOptions{}},
+		{"?/20 1 * * *", "*/20 1 * * *", schedule.ParseOptions{}},
+		{"0 0 ? * * ?", "0 0 * * * *", schedule.ParseOptions{Seconds: true}},
+		{"0 0 ? * *", "0 0 * * *", schedule.ParseOptions{CronHPA: true}},
+		{"0 0 ? ? * ?", "0 0 * * * *", schedule.ParseOptions{CronHPA: true}},
+		{"30 1 ? * *", "30 1 * * *", schedule.ParseOptions{}}, // day fields: both fixed-time
+	}
+	for _, p := range pairs {
+		q, err := schedule.ParseCron(p.question, loc, p.opts)
+		if err != nil {
+			t.Fatalf("%q: %v", p.question, err)
+		}
+		s, err := schedule.ParseCron(p.star, loc, p.opts)
+		if err != nil {
+			t.Fatalf("%q: %v", p.star, err)
+		}
+		if q.Interval() != s.Interval() {
+			t.Errorf("%q interval-style %v, %q %v", p.question, q.Interval(), p.star, s.Interval())
+		}
+		at, _ := time.Parse(layout, "2024-11-03 00:10:00 -0400")
+		for range 5 {
+			nq, _ := q.Next(at)
+			ns, _ := s.Next(at)
+			if !nq.Equal(ns) {
+				t.Fatalf("Next(%s): %q gives %s, %q gives %s", at.Format(layout), p.question, nq.Format(layout), p.star, ns.Format(layout))
+			}
+			at = nq
+		}
+	}
+	// The repeated 1 a.m. hour fires twice for the hourly spec.
+	c := mustCron(t, "0 ? * * *", loc)
+	at, _ := time.Parse(layout, "2024-11-03 00:30:00 -0400")
+	var got []string
+	for range 3 {
+		at, _ = c.Next(at)
+		got = append(got, at.Format(layout))
+	}
+	if want := []string{"2024-11-03 01:00:00 -0400", "2024-11-03 01:00:00 -0500", "2024-11-03 02:00:00 -0500"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("0 ? * * * fires %v, want %v", got, want)
+	}
+}
