@@ -126,11 +126,17 @@ func (c *Cron) next(u int64) (int64, bool) {
 		return 0, false
 	}
 	if c.interval {
+		// No wall time in [from, w) matches: a later period whose first
+		// wall time falls in [from, w] has w as its first candidate too.
+		var from, w int64 = 1, 0
 		for at := u + 1; at-u <= searchSpan; {
 			_, end, off := period(c.loc, at)
-			w, ok := c.m.next(at + off)
-			if !ok {
-				return 0, false
+			if s := at + off; s < from || s > w {
+				var ok bool
+				if w, ok = c.m.next(s); !ok {
+					return 0, false
+				}
+				from = s
 			}
 			if f := w - off; f < end {
 				return f, true
@@ -154,11 +160,16 @@ func (c *Cron) prev(u int64) (int64, bool) {
 		return 0, false
 	}
 	if c.interval {
+		// No wall time in (w, from] matches (see next).
+		var from, w int64 = -1, 0
 		for at := u; u-at <= searchSpan; {
 			start, _, off := period(c.loc, at)
-			w, ok := c.m.prev(at + off)
-			if !ok {
-				return 0, false
+			if s := at + off; s > from || s < w {
+				var ok bool
+				if w, ok = c.m.prev(s); !ok {
+					return 0, false
+				}
+				from = s
 			}
 			if f := w - off; f >= start {
 				return f, true
