@@ -12,7 +12,7 @@ import (
 // (never a panic, whatever robfig/cron's parser does with it), and a parsed
 // expression's fires strictly increase.
 func FuzzParseCron(f *testing.F) {
-	for _, s := range []string{"*/5 * * * *", "0 9 * * 1-5", "@daily", "TZ=UTC", "0 0 30 2 *", "* * * * * *", "0 0 13 * 5", "59 23 31 12 *", "@every 1h", "1-5/0 * * * *"} {
+	for _, s := range []string{"*/5 * * * *", "0 9 * * 1-5", "@daily", "TZ=UTC", "0 0 30 2 *", "* * * * * *", "0 0 13 * 5", "59 23 31 12 *", "@every 1h", "1-5/0 * * * *", "0 ? * * *", "? ? ? ? ?", "?/15 ? * * *"} {
 		f.Add(s, false, false)
 	}
 	f.Fuzz(func(t *testing.T, expr string, seconds, cronhpa bool) {
