@@ -268,3 +268,33 @@ func TestPeriodContainsTheInstant(t *testing.T) {
 		}
 	}
 }
+
+// Walking period after period from 2020 to 2045 (the footer rule serves most
+// of it in the shipped tz data) covers every instant once, and the offset
+// probed every 20 minutes inside each period is the period's.
+func TestPeriodsTileTheTimeline(t *testing.T) {
+	for _, name := range []string{"America/New_York", "Europe/Warsaw", "Australia/Lord_Howe", "America/Santiago", "Africa/Casablanca", "Antarctica/Troll"} {
+		loc, err := LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		to := time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		at := from
+		for n := 0; at < to; n++ {
+			start, end, off := period(loc, at)
+			if start > at || end <= at || n > 10000 {
+				t.Fatalf("%s: period(%s) = [%s, %s)", name, fmtU(at, loc), fmtU(start, loc), fmtU(end, loc))
+			}
+			for v := at; v < min(end, to); v += 1200 {
+				if o := offsetAt(loc, v); o != off {
+					t.Fatalf("%s: period(%s) = [%s, %s) with offset %d, but %s has %d", name, fmtU(at, loc), fmtU(start, loc), fmtU(end, loc), off, fmtU(v, loc), o)
+				}
+			}
+			if end != noEnd && offsetAt(loc, end-1) != off {
+				t.Fatalf("%s: period(%s) ends at %s after a change", name, fmtU(at, loc), fmtU(end, loc))
+			}
+			at = end
+		}
+	}
+}
