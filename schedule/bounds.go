@@ -72,10 +72,49 @@ type Decision struct {
 	Message  string `json:"message"`
 }
 
+// Validate reports bounds Compose and New refuse: a negative replica count
+// or a minimum above the maximum. Errors wrap ErrInvalidBounds and name the
+// field (min, max). Empty bounds are valid: they impose nothing.
+func (b Bounds) Validate() error {
+	switch {
+	case b.Min != nil && *b.Min < 0:
+		return fmt.Errorf("%w: min: %d replicas is negative", ErrInvalidBounds, *b.Min)
+	case b.Max != nil && *b.Max < 0:
+		return fmt.Errorf("%w: max: %d replicas is negative", ErrInvalidBounds, *b.Max)
+	case b.Min != nil && b.Max != nil && *b.Min > *b.Max:
+		return fmt.Errorf("%w: min %d is above max %d", ErrInvalidBounds, *b.Min, *b.Max)
+	}
+	return nil
+}
+
+// Validate reports a policy other than Clamp, Floor, Ceiling, Override or
+// "" (which means Clamp); the error wraps ErrInvalidPolicy.
+func (p Policy) Validate() error {
+	switch p {
+	case "", PolicyClamp, PolicyFloor, PolicyCeiling, PolicyOverride:
+		return nil
+	}
+	return fmt.Errorf("%w %q: want %s, %s, %s or %s", ErrInvalidPolicy, string(p), PolicyClamp, PolicyFloor, PolicyCeiling, PolicyOverride)
+}
+
 // Compose combines a metric recommendation (for example hpa.Result's
-// DesiredReplicas) with the bounds in force under policy p. It mutates
-// nothing: the HPA keeps its own min and max.
-func Compose(recommended int32, b Bounds, p Policy) Decision {
+// DesiredReplicas) with the bounds in force under policy p ("" is
+// PolicyClamp). It mutates nothing: the HPA keeps its own min and max.
+//
+// It refuses, with an error and a zero Decision, what it cannot combine
+// without guessing: an unknown policy (ErrInvalidPolicy), negative bounds or
+// a minimum above the maximum (ErrInvalidBounds), and a negative
+// recommendation (ErrInvalidRecommendation). Callers branch with errors.Is.
+func Compose(recommended int32, b Bounds, p Policy) (Decision, error) {
+	if err := p.Validate(); err != nil {
+		return Decision{}, fmt.Errorf("schedule.Compose: policy: %w", err)
+	}
+	if err := b.Validate(); err != nil {
+		return Decision{}, fmt.Errorf("schedule.Compose: bounds: %w", err)
+	}
+	if recommended < 0 {
+		return Decision{}, fmt.Errorf("schedule.Compose: %w: %d replicas is negative", ErrInvalidRecommendation, recommended)
+	}
 	d := Decision{Replicas: recommended, Reason: ReasonRecommendation,
 		Message: fmt.Sprintf("the recommendation of %d is within the schedule's bounds (%s)", recommended, b)}
 	useMin := b.Min != nil && p != PolicyCeiling
@@ -83,7 +122,7 @@ func Compose(recommended int32, b Bounds, p Policy) Decision {
 	if p == PolicyOverride && !b.IsZero() {
 		n := *pick(b.Min, b.Max)
 		return Decision{Replicas: n, Reason: ReasonScheduleOverride,
-			Message: fmt.Sprintf("the schedule sets %d replicas (recommendation %d)", n, recommended)}
+			Message: fmt.Sprintf("the schedule sets %d replicas (recommendation %d)", n, recommended)}, nil
 	}
 	switch {
 	case useMin && recommended < *b.Min:
@@ -93,7 +132,7 @@ func Compose(recommended int32, b Bounds, p Policy) Decision {
 		d = Decision{Replicas: *b.Max, Reason: ReasonScheduleCeiling,
 			Message: fmt.Sprintf("the schedule's ceiling of %d is below the recommendation of %d", *b.Max, recommended)}
 	}
-	return d
+	return d, nil
 }
 
 func pick(a, b *int32) *int32 {

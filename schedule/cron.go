@@ -98,7 +98,8 @@ func parseSpec(text string, opts ParseOptions) (spec *cron.SpecSchedule, err err
 }
 
 // isInterval reports whether the expression is interval-style: a
-// time-of-day field written with "*" or a step, or @hourly. Such a spec
+// time-of-day field written with "*", its synonym "?" (robfig/cron reads
+// both as the field's whole range) or a step, or @hourly. Such a spec
 // follows elapsed time across clock changes; the others are fixed times.
 func isInterval(text string, opts ParseOptions) bool {
 	if strings.HasPrefix(text, "@") {
@@ -110,7 +111,7 @@ func isInterval(text string, opts ParseOptions) bool {
 		timeFields = 3 // second, minute, hour
 	}
 	for i := 0; i < timeFields && i < len(fields); i++ {
-		if strings.ContainsAny(fields[i], "*/") {
+		if strings.ContainsAny(fields[i], "*?/") {
 			return true
 		}
 	}

@@ -41,15 +41,20 @@
 //     America/Santiago, and 30-minute shifts, as on Lord Howe Island, never
 //     drop a day); a time repeated by a fall-back fires once, at its first
 //     occurrence.
-//   - An interval-style expression (a "*" or a step in the second, minute or
-//     hour field, or @hourly) follows elapsed time: it fires at every instant
+//   - An interval-style expression (a "*", its synonym "?", or a step in the
+//     second, minute or hour field, or @hourly) follows elapsed time: it fires at every instant
 //     whose wall time matches, so nothing catches up after a gap and the
 //     repeated hour fires again.
 //
 // Prev(t) <= t < Next(t) and Next(Prev(t)) == Next(t) hold everywhere; a
-// differential test checks both against a minute-by-minute walk of several
-// years in several zones. Zone transitions are found by probing offsets, not
-// with time.Time.ZoneBounds (golang/go#81583).
+// differential test checks both against a minute-by-minute walk of up to
+// two and a half years in nine zones, with expressions that fire once a
+// month or once a year inside the hour a clock change skips or repeats.
+// Searches walk the zone's periods of constant offset as its tz data gives
+// them (time.Time.ZoneBounds), so they are exact however many clock changes
+// they cross; where Go reports a period that does not contain the instant
+// (golang/go#81583, the footer rule on Dec 31 of leap years) the bounds are
+// found by probing offsets instead.
 //
 // # Rules
 //

@@ -31,7 +31,11 @@ func ExampleSchedule_At() {
 		time.Date(2026, 3, 28, 12, 0, 0, 0, loc), // Saturday
 	} {
 		st := s.At(at)
-		d := schedule.Compose(2, st.Bounds, schedule.PolicyFloor) // the HPA asks for 2
+		d, err := schedule.Compose(2, st.Bounds, schedule.PolicyFloor) // the HPA asks for 2
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
 		fmt.Printf("%s: active=%v replicas=%d (%s), next change %s\n",
 			at.Format("Mon 15:04"), st.Active(), d.Replicas, d.Reason, st.Next.Format("Mon 02 Jan 15:04 MST"))
 	}
@@ -56,7 +60,9 @@ func ExamplePreview() {
 	for _, tr := range schedule.Preview(s, sale.Add(-12*time.Hour), 5) {
 		fmt.Printf("%s %q %s\n", tr.At.Format("Jan 02 15:04"), tr.Rule, tr.Bounds)
 	}
-	fmt.Println(schedule.Compose(75, s.At(sale.Add(19*time.Hour)).Bounds, schedule.PolicyClamp).Replicas)
+	if d, err := schedule.Compose(75, s.At(sale.Add(19*time.Hour)).Bounds, schedule.PolicyClamp); err == nil {
+		fmt.Println(d.Replicas)
+	}
 	// Output:
 	// Nov 26 18:00 "evening" at least 10
 	// Nov 26 22:00 "" no bounds

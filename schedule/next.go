@@ -1,6 +1,9 @@
 package schedule
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // How fires are placed on the timeline of a zone with clock changes:
 //
@@ -12,9 +15,23 @@ import "time"
 //   - An interval-style expression fires at every instant whose wall-clock
 //     time matches: nothing fires for the skipped times (no catch-up burst),
 //     and the repeated times fire again, as elapsed time passes through them.
+//
+// Both rules are computed over the zone's periods of constant offset, read
+// from its tz data one period at a time (see period), so a search is exact
+// whatever number of clock changes it spans.
 
-// maxShift bounds how far apart the offsets around one clock change can be.
-const maxShift = 3 * 3600
+// maxOffset bounds the magnitude of a zone's UTC offset: RFC 8536 limits
+// TZif offsets to -25 h .. +26 h.
+const maxOffset = 26 * 3600
+
+// searchSpan bounds how far from its start a search for a fire walks the
+// zone's periods (the civil search of one period has the same bound).
+const searchSpan = searchYears * 366 * secondsPerDay
+
+const (
+	noStart = math.MinInt64 // a period that began before the zone's data
+	noEnd   = math.MaxInt64 // a period that never ends
+)
 
 // offsetAt is the zone's UTC offset in seconds at instant u.
 func offsetAt(loc *time.Location, u int64) int64 {
@@ -22,26 +39,44 @@ func offsetAt(loc *time.Location, u int64) int64 {
 	return int64(off)
 }
 
-// firstAtOrAfter is the first instant at which the wall clock reads c or
-// later: c's first occurrence, or the end of the gap c falls in.
-func firstAtOrAfter(loc *time.Location, c int64) int64 {
-	o0 := offsetAt(loc, c-offsetAt(loc, c))
-	u := c - o0
-	if o := offsetAt(loc, u); o != o0 {
-		o1 := o
-		u = c - o1
-		if offsetAt(loc, u) != o1 {
-			return gapEnd(loc, c, min(o0, o1), max(o0, o1))
-		}
-		o0 = o1
+// period is the run [start, end) of instants around u over which the zone's
+// offset stays off, as the zone's tz data (transition table and POSIX footer
+// rule) gives it through time.Time.ZoneBounds. A bound may be a transition
+// that changes nothing but the abbreviation, or a year boundary of the
+// footer rule; callers only rely on the offset being constant inside.
+func period(loc *time.Location, u int64) (start, end, off int64) {
+	t := time.Unix(u, 0).In(loc)
+	_, o := t.Zone()
+	s, e := t.ZoneBounds()
+	start, end, off = noStart, noEnd, int64(o)
+	if !s.IsZero() {
+		start = s.Unix()
 	}
-	// c exists at u. An earlier occurrence needs a larger offset shortly before.
-	if ob := offsetAt(loc, u-maxShift); ob > o0 {
-		if alt := c - ob; alt < u && offsetAt(loc, alt) == ob {
-			return alt
-		}
+	if !e.IsZero() {
+		end = e.Unix()
 	}
-	return u
+	if start > u || end <= u {
+		start, end = probePeriod(loc, u, off)
+	}
+	return start, end, off
+}
+
+// probePeriod is period's fallback for bounds that do not contain u. Go's
+// footer-rule arithmetic reports a period ending a day early on the last UTC
+// day of a leap year (golang/go#81583); footer rules change the offset at
+// most twice a year, months apart, so a change inside that UTC day is found
+// by bisection and the day's bounds serve otherwise.
+func probePeriod(loc *time.Location, u, off int64) (start, end int64) {
+	lo := floorDiv(u, secondsPerDay) * secondsPerDay
+	hi := lo + secondsPerDay
+	start, end = lo, hi
+	if offsetAt(loc, lo) != off {
+		start = firstTrue(lo, u, func(x int64) bool { return offsetAt(loc, x) == off })
+	}
+	if offsetAt(loc, hi) != off {
+		end = firstTrue(u, hi, func(x int64) bool { return offsetAt(loc, x) != off })
+	}
+	return start, end
 }
 
 // firstTrue is the smallest x in (lo, hi] with ok(x), for a predicate that
@@ -58,98 +93,107 @@ func firstTrue(lo, hi int64, ok func(int64) bool) int64 {
 	return hi
 }
 
-// gapEnd is the first instant whose wall time is at or after c, for a c that
-// no instant shows: the instant the clock jumps past it.
-func gapEnd(loc *time.Location, c, lowOff, highOff int64) int64 {
-	return firstTrue(c-highOff, c-lowOff, func(u int64) bool { return u+offsetAt(loc, u) >= c })
+// firstAtOrAfter is the first instant at which the wall clock reads c or
+// later: c's first occurrence, or the end of the gap c falls in.
+func firstAtOrAfter(loc *time.Location, c int64) int64 {
+	// No instant before c-maxOffset shows c or later.
+	for at := c - maxOffset; ; {
+		_, end, off := period(loc, at)
+		if x := max(at, c-off); x < end {
+			return x
+		}
+		at = end
+	}
 }
 
-// changeAfter is the first instant in (from, to] whose offset is not off
-// (the caller knows there is one).
-func changeAfter(loc *time.Location, from, to, off int64) int64 {
-	return firstTrue(from, to, func(u int64) bool { return offsetAt(loc, u) != off })
+// highWater is the latest wall time the clock has shown at or before
+// instant u: u's own wall time, or more in the hour after a fall-back.
+func highWater(loc *time.Location, u int64) int64 {
+	start, _, off := period(loc, u)
+	hw := u + off
+	// Instants before u-2*maxOffset show less than u's wall time.
+	for start != noStart && start > u-2*maxOffset {
+		s, _, o := period(loc, start-1)
+		hw = max(hw, start-1+o)
+		start = s
+	}
+	return hw
 }
-
-// changeBefore is the first instant of the run of offset off that ends at
-// to, looking no earlier than from (whose offset is not off).
-func changeBefore(loc *time.Location, from, to, off int64) int64 {
-	return firstTrue(from, to, func(u int64) bool { return offsetAt(loc, u) == off })
-}
-
-// maxSteps bounds the clock changes one search may cross; zones change at
-// most a few times a year and searches span at most searchYears.
-const maxSteps = 64
 
 // next is the first fire strictly after instant u (seconds), if any.
 func (c *Cron) next(u int64) (int64, bool) {
+	if u < minInstant || u > maxInstant {
+		return 0, false
+	}
 	if c.interval {
-		start := u + 1
-		for range maxSteps {
-			off := offsetAt(c.loc, start)
-			w, ok := c.m.next(start + off)
-			if !ok {
-				return 0, false
+		// No wall time in [from, w) matches: a later period whose first
+		// wall time falls in [from, w] has w as its first candidate too.
+		var from, w int64 = 1, 0
+		for at := u + 1; at-u <= searchSpan; {
+			_, end, off := period(c.loc, at)
+			if s := at + off; s < from || s > w {
+				var ok bool
+				if w, ok = c.m.next(s); !ok {
+					return 0, false
+				}
+				from = s
 			}
-			f := w - off
-			if offsetAt(c.loc, f) == off {
+			if f := w - off; f < end {
 				return f, true
 			}
-			start = changeAfter(c.loc, start, f, off)
+			at = end
 		}
 		return 0, false
 	}
-	w := u + offsetAt(c.loc, u) + 1
-	for range 4 * 3600 {
-		var ok bool
-		if w, ok = c.m.next(w); !ok {
-			return 0, false
-		}
-		if f := firstAtOrAfter(c.loc, w); f > u {
-			return f, true
-		}
-		w++
+	// Wall times up to highWater(u) were reached by u; the next fire is the
+	// first reach of the next matching time beyond it.
+	w, ok := c.m.next(highWater(c.loc, u) + 1)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	return firstAtOrAfter(c.loc, w), true
 }
 
 // prev is the last fire at or before instant u, if any.
 func (c *Cron) prev(u int64) (int64, bool) {
+	if u < minInstant || u > maxInstant {
+		return 0, false
+	}
 	if c.interval {
-		end := u
-		for range maxSteps {
-			off := offsetAt(c.loc, end)
-			w, ok := c.m.prev(end + off)
-			if !ok {
-				return 0, false
+		// No wall time in (w, from] matches (see next).
+		var from, w int64 = -1, 0
+		for at := u; u-at <= searchSpan; {
+			start, _, off := period(c.loc, at)
+			if s := at + off; s > from || s < w {
+				var ok bool
+				if w, ok = c.m.prev(s); !ok {
+					return 0, false
+				}
+				from = s
 			}
-			f := w - off
-			if offsetAt(c.loc, f) == off {
+			if f := w - off; f >= start {
 				return f, true
 			}
-			end = changeBefore(c.loc, f, end, off) - 1
+			at = start - 1
 		}
 		return 0, false
 	}
-	off := offsetAt(c.loc, u)
-	w := u + off
-	if ob := offsetAt(c.loc, u-maxShift); ob > off {
-		w += ob - off // wall times repeated after u first occurred before it
+	w, ok := c.m.prev(highWater(c.loc, u))
+	if !ok {
+		return 0, false
 	}
-	for range 4 * 3600 {
-		var ok bool
-		if w, ok = c.m.prev(w); !ok {
-			return 0, false
-		}
-		if f := firstAtOrAfter(c.loc, w); f <= u {
-			return f, true
-		}
-		w--
-	}
-	return 0, false
+	return firstAtOrAfter(c.loc, w), true
 }
 
+// Instants searched from lie in the years 1 to 9999; beyond them civil
+// arithmetic on seconds could overflow.
+const (
+	minInstant = -62135596800 // 0001-01-01T00:00:00Z
+	maxInstant = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // Next is the first fire strictly after t, and false when there is none
-// within nine years.
+// within nine years or t lies outside the years 1 to 9999.
 func (c *Cron) Next(t time.Time) (time.Time, bool) {
 	f, ok := c.next(t.Unix())
 	if !ok {
@@ -159,7 +203,7 @@ func (c *Cron) Next(t time.Time) (time.Time, bool) {
 }
 
 // Prev is the last fire at or before t, and false when there is none within
-// nine years.
+// nine years or t lies outside the years 1 to 9999.
 func (c *Cron) Prev(t time.Time) (time.Time, bool) {
 	f, ok := c.prev(t.Unix())
 	if !ok {

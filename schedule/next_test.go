@@ -77,6 +77,21 @@ func TestNextDST(t *testing.T) {
 			[]string{"2025-01-01 00:00:00 +0000", "2026-01-01 00:00:00 +0000"}},
 		{"descriptor @weekly", "UTC", "@weekly", "2024-01-01 00:00:00 +0000",
 			[]string{"2024-01-07 00:00:00 +0000"}},
+		// issue 10 item 10: from 01:30 EDT, the search for the next 1 a.m. on
+		// Nov 2 must not skip the repeated hour, and a year later the offset
+		// is EST again after two changes in between.
+		{"New York yearly interval through the repeated hour", "America/New_York", "*/30 1 2 11 *", "2025-11-02 01:30:00 -0400",
+			[]string{"2025-11-02 01:00:00 -0500", "2025-11-02 01:30:00 -0500", "2026-11-02 01:00:00 -0500"}},
+		{"New York yearly interval, from the year before", "America/New_York", "*/30 1 2 11 *", "2024-11-02 01:30:00 -0400",
+			[]string{"2025-11-02 01:00:00 -0400", "2025-11-02 01:30:00 -0400", "2025-11-02 01:00:00 -0500"}},
+		{"Berlin monthly interval across both changes", "Europe/Berlin", "*/20 2 27 * *", "2024-09-27 02:40:00 +0200",
+			[]string{"2024-10-27 02:00:00 +0200", "2024-10-27 02:20:00 +0200", "2024-10-27 02:40:00 +0200", "2024-10-27 02:00:00 +0100"}},
+		{"Casablanca: Sundays of March, inside the Ramadan period at +00", "Africa/Casablanca", "*/30 2 * 3 0", "2025-02-16 02:30:00 +0100",
+			[]string{"2025-03-02 02:00:00 +0000", "2025-03-02 02:30:00 +0000", "2025-03-09 02:00:00 +0000"}},
+		// The footer rule's leap-year Dec 31 (golang/go#81583) does not stop
+		// the walk over the zone's periods.
+		{"Warsaw, Dec 31 of a leap year served by the footer rule", "Europe/Warsaw", "0 * 31 12 *", "2040-12-31 12:30:00 +0100",
+			[]string{"2040-12-31 13:00:00 +0100", "2040-12-31 14:00:00 +0100"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +130,24 @@ func TestPrevSharesTheGapRule(t *testing.T) {
 	at, _ = time.Parse(layout, "2024-11-03 01:30:00 -0500")
 	if prev, _ := c.Prev(at); prev.Format(layout) != "2024-11-03 01:45:00 -0400" {
 		t.Errorf("Prev in the repeated hour = %s", prev.Format(layout))
+	}
+}
+
+// Prev of an instant months after a yearly interval spec's fires is the
+// last of them, in the offset it had then (issue 10 item 10), and
+// Next(Prev(t)) is Next(t).
+func TestPrevAcrossSeveralChanges(t *testing.T) {
+	loc := mustLoc(t, "America/New_York")
+	c := mustCron(t, "*/30 1 2 11 *", loc)
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, loc)
+	prev, _ := c.Prev(at)
+	if got := prev.Format(layout); got != "2025-11-02 01:30:00 -0500" {
+		t.Errorf("Prev(%s) = %s, want 2025-11-02 01:30:00 -0500", at.Format(layout), got)
+	}
+	n1, _ := c.Next(prev)
+	n2, _ := c.Next(at)
+	if !n1.Equal(n2) || n2.Format(layout) != "2026-11-02 01:00:00 -0500" {
+		t.Errorf("Next(Prev(t)) = %s, Next(t) = %s, want both 2026-11-02 01:00:00 -0500", n1.Format(layout), n2.Format(layout))
 	}
 }
 
@@ -176,5 +209,76 @@ func TestLoadLocation(t *testing.T) {
 	loc := mustLoc(t, "Asia/Kolkata")
 	if _, off := time.Date(2024, 1, 1, 0, 0, 0, 0, loc).Zone(); off != 5*3600+1800 {
 		t.Errorf("Kolkata offset %d", off)
+	}
+}
+
+// Instants far outside the years 1-9999 give no fire rather than a wrong one,
+// an overflow or a hang.
+func TestExtremeInstants(t *testing.T) {
+	for _, zone := range []string{"UTC", "America/New_York"} {
+		loc := mustLoc(t, zone)
+		for _, expr := range []string{"*/5 * * * *", "30 2 * * *"} {
+			c := mustCron(t, expr, loc)
+			for _, at := range []time.Time{{}, time.Unix(1<<62, 0), time.Unix(-1<<62, 0), time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 10, 0, 0, time.UTC)} {
+				n, okN := c.Next(at)
+				p, okP := c.Prev(at)
+				if okN && !n.After(at) || okP && p.After(at) {
+					t.Errorf("%s %q at %v: Next %v %v, Prev %v %v", zone, expr, at, n, okN, p, okP)
+				}
+			}
+		}
+	}
+}
+
+// robfig/cron reads "?" as "*" in every field (its getRange gives both the
+// field's whole range), so "?" in a time-of-day field makes the expression
+// interval-style: it fires in both passes of a repeated hour, as "*" does
+// (issue 10 item 11).
+func TestQuestionMarkIsAStar(t *testing.T) {
+	loc := mustLoc(t, "America/New_York")
+	pairs := []struct {
+		question, star string
+		opts           schedule.ParseOptions
+	}{
+		{"0 ? * * *", "0 * * * *", schedule.ParseOptions{}},
+		{"? 1 * * *", "* 1 * * *", schedule.ParseOptions{}},
+		{"?/20 1 * * *", "*/20 1 * * *", schedule.ParseOptions{}},
+		{"0 0 ? * * ?", "0 0 * * * *", schedule.ParseOptions{Seconds: true}},
+		{"0 0 ? * *", "0 0 * * *", schedule.ParseOptions{CronHPA: true}},
+		{"0 0 ? ? * ?", "0 0 * * * *", schedule.ParseOptions{CronHPA: true}},
+		{"30 1 ? * *", "30 1 * * *", schedule.ParseOptions{}}, // day fields: both fixed-time
+	}
+	for _, p := range pairs {
+		q, err := schedule.ParseCron(p.question, loc, p.opts)
+		if err != nil {
+			t.Fatalf("%q: %v", p.question, err)
+		}
+		s, err := schedule.ParseCron(p.star, loc, p.opts)
+		if err != nil {
+			t.Fatalf("%q: %v", p.star, err)
+		}
+		if q.Interval() != s.Interval() {
+			t.Errorf("%q interval-style %v, %q %v", p.question, q.Interval(), p.star, s.Interval())
+		}
+		at, _ := time.Parse(layout, "2024-11-03 00:10:00 -0400")
+		for range 5 {
+			nq, _ := q.Next(at)
+			ns, _ := s.Next(at)
+			if !nq.Equal(ns) {
+				t.Fatalf("Next(%s): %q gives %s, %q gives %s", at.Format(layout), p.question, nq.Format(layout), p.star, ns.Format(layout))
+			}
+			at = nq
+		}
+	}
+	// The repeated 1 a.m. hour fires twice for the hourly spec.
+	c := mustCron(t, "0 ? * * *", loc)
+	at, _ := time.Parse(layout, "2024-11-03 00:30:00 -0400")
+	var got []string
+	for range 3 {
+		at, _ = c.Next(at)
+		got = append(got, at.Format(layout))
+	}
+	if want := []string{"2024-11-03 01:00:00 -0400", "2024-11-03 01:00:00 -0500", "2024-11-03 02:00:00 -0500"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("0 ? * * * fires %v, want %v", got, want)
 	}
 }

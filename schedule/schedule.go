@@ -218,13 +218,11 @@ func compileRule(rs RuleSpec, loc *time.Location, opts ParseOptions) (rule, erro
 }
 
 func checkBounds(b Bounds) error {
-	switch {
-	case b.IsZero():
+	if b.IsZero() {
 		return errors.New("bounds: set min, max or both")
-	case (b.Min != nil && *b.Min < 0) || (b.Max != nil && *b.Max < 0):
-		return errors.New("bounds: replica counts may not be negative")
-	case b.Min != nil && b.Max != nil && *b.Min > *b.Max:
-		return fmt.Errorf("bounds: min %d is above max %d", *b.Min, *b.Max)
+	}
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("bounds: %w", err)
 	}
 	return nil
 }

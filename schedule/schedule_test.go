@@ -216,10 +216,55 @@ func TestCompose(t *testing.T) {
 		{30, schedule.Bounds{}, schedule.PolicyOverride, 30, schedule.ReasonRecommendation},
 	}
 	for _, tc := range cases {
-		d := schedule.Compose(tc.rec, tc.b, tc.p)
-		if d.Replicas != tc.want || d.Reason != tc.reason || d.Message == "" {
-			t.Errorf("Compose(%d, %s, %s) = %+v, want %d %s", tc.rec, tc.b, tc.p, d, tc.want, tc.reason)
+		d, err := schedule.Compose(tc.rec, tc.b, tc.p)
+		if err != nil || d.Replicas != tc.want || d.Reason != tc.reason || d.Message == "" {
+			t.Errorf("Compose(%d, %s, %s) = %+v, %v, want %d %s", tc.rec, tc.b, tc.p, d, err, tc.want, tc.reason)
 		}
+	}
+}
+
+// Compose refuses what it cannot combine without guessing (issue 11): an
+// unknown policy, negative bounds, a minimum above the maximum and a
+// negative recommendation, each with its typed error and the field.
+func TestComposeRefuses(t *testing.T) {
+	cases := []struct {
+		name string
+		rec  int32
+		b    schedule.Bounds
+		p    schedule.Policy
+		want error
+		text string
+	}{
+		{"unknown policy", 3, schedule.Floor(5), "Max", schedule.ErrInvalidPolicy, `"Max"`},
+		{"policy in the wrong case", 3, schedule.Floor(5), "floor", schedule.ErrInvalidPolicy, `"floor"`},
+		{"unknown policy with no bounds", 3, schedule.Bounds{}, "Sum", schedule.ErrInvalidPolicy, `"Sum"`},
+		{"negative floor", 3, schedule.Floor(-1), schedule.PolicyClamp, schedule.ErrInvalidBounds, "min: -1"},
+		{"negative ceiling", 3, schedule.Ceiling(-2), schedule.PolicyFloor, schedule.ErrInvalidBounds, "max: -2"},
+		{"negative exact count", 3, schedule.Exact(-4), schedule.PolicyOverride, schedule.ErrInvalidBounds, "min: -4"},
+		{"min above max", 3, schedule.Bounds{Min: ptr(5), Max: ptr(2)}, schedule.PolicyClamp, schedule.ErrInvalidBounds, "min 5 is above max 2"},
+		{"min above max under Floor", 3, schedule.Bounds{Min: ptr(5), Max: ptr(2)}, schedule.PolicyFloor, schedule.ErrInvalidBounds, "min 5 is above max 2"},
+		{"negative recommendation", -1, schedule.Floor(5), schedule.PolicyClamp, schedule.ErrInvalidRecommendation, "-1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := schedule.Compose(tc.rec, tc.b, tc.p)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("Compose(%d, %s, %q) error %v, want %v mentioning %s", tc.rec, tc.b, tc.p, err, tc.want, tc.text)
+			}
+			if d != (schedule.Decision{}) {
+				t.Errorf("a refused Compose returned %+v", d)
+			}
+		})
+	}
+	// The empty policy is the documented default, Clamp.
+	if d, err := schedule.Compose(9, schedule.Ceiling(6), ""); err != nil || d.Replicas != 6 {
+		t.Errorf(`Compose(9, at most 6, "") = %+v, %v, want 6`, d, err)
+	}
+	if err := schedule.Policy("Override").Validate(); err != nil {
+		t.Errorf("Override: %v", err)
+	}
+	if err := (schedule.Bounds{}).Validate(); err != nil {
+		t.Errorf("empty bounds: %v", err)
 	}
 }
 

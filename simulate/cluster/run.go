@@ -639,7 +639,10 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 				w.schedAt = int64(st.Next.Sub(s.sc.Start) / time.Second)
 			}
 		}
-		desired = schedule.Compose(desired, w.bounds, w.policy).Replicas
+		// The policy and bounds were validated when the scenario compiled.
+		if d, err := schedule.Compose(desired, w.bounds, w.policy); err == nil {
+			desired = d.Replicas
+		}
 	}
 	if desired != w.replicas {
 		from := w.replicas
