@@ -1,0 +1,173 @@
+package autoscaler
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/kscale/kscale/nodegroup"
+	"github.com/kscale/kscale/simulate"
+)
+
+// empty reports whether only DaemonSet and mirror pods run on a node.
+func empty(pods []*simulate.Pod) bool {
+	for _, p := range pods {
+		if !p.DaemonSet() && !p.Mirror && !p.Terminal {
+			return false
+		}
+	}
+	return true
+}
+
+// scaleDown tracks unneeded nodes and removes those unneeded long enough,
+// unless a delay runs.
+func (s *step) scaleDown() error {
+	obs := s.obs
+	onNode := map[string][]*simulate.Pod{}
+	used := map[string]nodegroup.Resources{}
+	for i := range obs.Pods {
+		p := &obs.Pods[i]
+		if p.NodeName == "" || p.Terminal {
+			continue
+		}
+		onNode[p.NodeName] = append(onNode[p.NodeName], p)
+		u := used[p.NodeName]
+		u.MilliCPU += p.Requests.MilliCPU
+		u.Memory += p.Requests.Memory
+		used[p.NodeName] = u
+	}
+	// Held nodes: the newest of each held group.
+	held := map[string]bool{}
+	for _, h := range s.st.Holds {
+		idx := s.nodes[h.Group]
+		n := h.Nodes
+		for j := len(idx) - 1; j >= 0 && n > 0; j-- {
+			if name := obs.Nodes[idx[j]].Name; !held[name] {
+				held[name] = true
+				n--
+			}
+		}
+	}
+	type cand struct {
+		i    int
+		util float64
+	}
+	var cands []cand
+	for i := range obs.Nodes {
+		n := &obs.Nodes[i]
+		gi, ok := s.gidx[n.Group]
+		if !ok || held[n.Name] {
+			delete(s.st.Unneeded, n.Name)
+			continue
+		}
+		g := &s.groups[gi]
+		u := util(n.Allocatable, used[n.Name])
+		if u <= s.cfg.ScaleDown.Threshold && g.Target-1 >= g.Min {
+			cands = append(cands, cand{i, u})
+		} else {
+			delete(s.st.Unneeded, n.Name)
+		}
+	}
+	for name := range held {
+		s.act.Unremovable = append(s.act.Unremovable, simulate.Unremovable{Node: name, Reason: ReasonPreProvisionHold, Pod: -1,
+			Detail: "pre-provisioned for a scheduled rise"})
+	}
+	sort.Slice(s.act.Unremovable, func(i, j int) bool { return s.act.Unremovable[i].Node < s.act.Unremovable[j].Node })
+	if len(cands) == 0 {
+		return nil
+	}
+	rm := s.st.Removal
+	if rm == nil || obs.Version == 0 || rm.Version != obs.Version {
+		sort.SliceStable(cands, func(i, j int) bool { return cands[i].util < cands[j].util })
+		sel := make([]bool, len(obs.Nodes))
+		nonEmpty := 0
+		for _, c := range cands {
+			e := empty(onNode[obs.Nodes[c.i].Name])
+			if e || nonEmpty < s.cfg.ScaleDownNonEmptyCandidatesCount {
+				sel[c.i] = true
+				if !e {
+					nonEmpty++
+				}
+			}
+		}
+		c := s.cluster(true, nil)
+		for i := range c.Nodes {
+			if !sel[i] {
+				c.Nodes[i].ScaleDownDisabled = true
+			}
+		}
+		r, err := simulate.ScaleDown(c, s.groups, s.cfg.ScaleDown)
+		if err != nil {
+			return fmt.Errorf("autoscaler: scale-down: %w", err)
+		}
+		rm = &Removal{Version: obs.Version}
+		for _, x := range r.Removable {
+			rm.Removable = append(rm.Removable, x.Node)
+		}
+		for _, x := range r.Unremovable {
+			if i, ok := s.nodeIdx[x.Node]; ok && x.Reason == simulate.ReasonScaleDownDisabledAnnotation && !obs.Nodes[i].ScaleDownDisabled {
+				continue // not a candidate this loop, not annotated
+			}
+			rm.Unremovable = append(rm.Unremovable, x)
+		}
+		s.st.Removal = rm
+	}
+	s.act.Unremovable = append(s.act.Unremovable, rm.Unremovable...)
+	removable := map[string]bool{}
+	for _, n := range rm.Removable {
+		removable[n] = true
+	}
+	for i := range obs.Nodes {
+		n := &obs.Nodes[i]
+		if !removable[n.Name] || held[n.Name] {
+			delete(s.st.Unneeded, n.Name)
+		} else if _, ok := s.st.Unneeded[n.Name]; !ok {
+			s.st.Unneeded[n.Name] = s.now
+		}
+	}
+	if why := s.cooldown(); why != "" {
+		s.act.ScaleDown = why
+		return nil
+	}
+	total, empties, drains := 0, 0, 0
+	for i := range obs.Nodes {
+		n := &obs.Nodes[i]
+		since, ok := s.st.Unneeded[n.Name]
+		if !ok || s.now.Sub(since) < s.cfg.ScaleDownUnneededTime || total >= s.cfg.MaxScaleDownParallelism {
+			continue
+		}
+		e := empty(onNode[n.Name])
+		if (e && empties >= s.cfg.MaxEmptyBulkDelete) || (!e && drains >= s.cfg.MaxDrainParallelism) {
+			continue
+		}
+		g := &s.groups[s.gidx[n.Group]]
+		if g.Target-1 < g.Min {
+			continue
+		}
+		g.Target--
+		total++
+		if e {
+			empties++
+		} else {
+			drains++
+		}
+		s.act.Deletes = append(s.act.Deletes, Delete{Group: n.Group, Node: n.Name, ProviderID: n.ProviderID, Empty: e,
+			Reason: ReasonScaleDown, Message: fmt.Sprintf("node %s unneeded since %s (%d pod(s) to move)",
+				n.Name, since.UTC().Format("15:04:05"), len(onNode[n.Name]))})
+		s.st.LastScaleDown = s.now
+	}
+	return nil
+}
+
+// cooldown names the scale-down delay running at now, "" when none.
+func (s *step) cooldown() string {
+	st, c := s.st, s.cfg
+	switch {
+	case !st.LastScaleUp.IsZero() && s.now.Sub(st.LastScaleUp) < c.ScaleDownDelayAfterAdd:
+		return ReasonScaleDownInCooldown + ": scale-down-delay-after-add " + c.ScaleDownDelayAfterAdd.String()
+	case !st.LastScaleDown.IsZero() && s.now.Sub(st.LastScaleDown) < c.ScaleDownDelayAfterDelete:
+		return ReasonScaleDownInCooldown + ": scale-down-delay-after-delete " + c.ScaleDownDelayAfterDelete.String()
+	case !st.LastScaleDownFailure.IsZero() && s.now.Sub(st.LastScaleDownFailure) < c.ScaleDownDelayAfterFailure:
+		return ReasonScaleDownInCooldown + ": scale-down-delay-after-failure " + c.ScaleDownDelayAfterFailure.String()
+	}
+	return ""
+}
