@@ -42,9 +42,9 @@ type Node struct {
 
 // Group is a node group as the provider reports it.
 type Group struct {
-	ID       string `json:"id"`
-	Min      int    `json:"min"`
-	Max      int    `json:"max"`
+	ID  string `json:"id"`
+	Min int    `json:"min"`
+	Max int    `json:"max"`
 	// Target is the provider's target (desired) size.
 	Target   int                `json:"target"`
 	Template nodegroup.Template `json:"template"`

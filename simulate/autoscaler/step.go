@@ -34,15 +34,15 @@ func (a *Autoscaler) Config() Config { return a.cfg }
 
 // step is one Step's working set.
 type step struct {
-	cfg    *Config
-	st     *State
-	now    time.Time
-	obs    *Observation
-	groups []simulate.Group
-	gidx   map[string]int
-	nodes  map[string][]int // node indices per group, observation order
+	cfg     *Config
+	st      *State
+	now     time.Time
+	obs     *Observation
+	groups  []simulate.Group
+	gidx    map[string]int
+	nodes   map[string][]int // node indices per group, observation order
 	nodeIdx map[string]int
-	act    Actions
+	act     Actions
 }
 
 // Step is one scan: it reads the observed cluster at now and returns what

@@ -52,8 +52,8 @@ type wl struct {
 	idx      int
 	spec     *Workload
 	labels   map[string]string // the pods' labels
-	cpu, mem int64 // requests, milli-CPU and bytes
-	perReq   int64 // milli-CPU per request per second
+	cpu, mem int64             // requests, milli-CPU and bytes
+	perReq   int64             // milli-CPU per request per second
 	base     int64
 	hpaSpec  *hpa.Spec
 	behavior *hpa.Behavior
@@ -136,27 +136,27 @@ func (h *readyHeap) Pop() any {
 }
 
 type sim struct {
-	sc       *Scenario
-	opts     Options
-	total    int64
-	now      int64
-	rng      *rand.Rand
-	wls      []*wl
-	groups   []*grp
-	nodes    []*node
-	prov     *fake.Provider
-	fakeNow  int64
-	readyQ   readyHeap
-	dirty    bool // pending pods may now fit
-	pending  int
-	version  int64 // changes whenever placement changes
-	res      *Result
-	pendSec  float64
-	maxPend  int
-	waits    int     // pods bound
-	waitSum  float64 // their seconds from creation to binding
-	waitMax  int64
-	ca       *autoscaler.Autoscaler
+	sc      *Scenario
+	opts    Options
+	total   int64
+	now     int64
+	rng     *rand.Rand
+	wls     []*wl
+	groups  []*grp
+	nodes   []*node
+	prov    *fake.Provider
+	fakeNow int64
+	readyQ  readyHeap
+	dirty   bool // pending pods may now fit
+	pending int
+	version int64 // changes whenever placement changes
+	res     *Result
+	pendSec float64
+	maxPend int
+	waits   int     // pods bound
+	waitSum float64 // their seconds from creation to binding
+	waitMax int64
+	ca      *autoscaler.Autoscaler
 	// caTrace, when set, sees every observation and decision (tests).
 	caTrace func(now time.Time, obs *autoscaler.Observation, act autoscaler.Actions, err error)
 	pre     *PreProvisionSummary
