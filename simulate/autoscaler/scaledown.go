@@ -8,32 +8,31 @@ import (
 	"github.com/kscale/kscale/simulate"
 )
 
-// empty reports whether only DaemonSet and mirror pods run on a node.
-func empty(pods []*simulate.Pod) bool {
-	for _, p := range pods {
-		if !p.DaemonSet() && !p.Mirror && !p.Terminal {
-			return false
-		}
-	}
-	return true
-}
+// counts only DaemonSet and mirror pods run on a node.
+func counts(p *simulate.Pod) bool { return !p.DaemonSet() && !p.Mirror }
 
 // scaleDown tracks unneeded nodes and removes those unneeded long enough,
 // unless a delay runs.
 func (s *step) scaleDown() error {
 	obs := s.obs
-	onNode := map[string][]*simulate.Pod{}
-	used := map[string]nodegroup.Resources{}
+	// Per node: requested resources and the pods that keep it from
+	// being empty.
+	used := make([]nodegroup.Resources, len(obs.Nodes))
+	busy := make([]int, len(obs.Nodes))
 	for i := range obs.Pods {
 		p := &obs.Pods[i]
 		if p.NodeName == "" || p.Terminal {
 			continue
 		}
-		onNode[p.NodeName] = append(onNode[p.NodeName], p)
-		u := used[p.NodeName]
-		u.MilliCPU += p.Requests.MilliCPU
-		u.Memory += p.Requests.Memory
-		used[p.NodeName] = u
+		j, ok := s.nodeIdx[p.NodeName]
+		if !ok {
+			continue
+		}
+		used[j].MilliCPU += p.Requests.MilliCPU
+		used[j].Memory += p.Requests.Memory
+		if counts(p) {
+			busy[j]++
+		}
 	}
 	// Held nodes: the newest of each held group.
 	held := map[string]bool{}
@@ -60,7 +59,7 @@ func (s *step) scaleDown() error {
 			continue
 		}
 		g := &s.groups[gi]
-		u := util(n.Allocatable, used[n.Name])
+		u := util(n.Allocatable, used[i])
 		if u <= s.cfg.ScaleDown.Threshold && g.Target-1 >= g.Min {
 			cands = append(cands, cand{i, u})
 		} else {
@@ -81,7 +80,7 @@ func (s *step) scaleDown() error {
 		sel := make([]bool, len(obs.Nodes))
 		nonEmpty := 0
 		for _, c := range cands {
-			e := empty(onNode[obs.Nodes[c.i].Name])
+			e := busy[c.i] == 0
 			if e || nonEmpty < s.cfg.ScaleDownNonEmptyCandidatesCount {
 				sel[c.i] = true
 				if !e {
@@ -89,7 +88,7 @@ func (s *step) scaleDown() error {
 				}
 			}
 		}
-		c := s.cluster(true, nil)
+		c := s.cluster(true)
 		for i := range c.Nodes {
 			if !sel[i] {
 				c.Nodes[i].ScaleDownDisabled = true
@@ -135,7 +134,7 @@ func (s *step) scaleDown() error {
 		if !ok || s.now.Sub(since) < s.cfg.ScaleDownUnneededTime || total >= s.cfg.MaxScaleDownParallelism {
 			continue
 		}
-		e := empty(onNode[n.Name])
+		e := busy[i] == 0
 		if (e && empties >= s.cfg.MaxEmptyBulkDelete) || (!e && drains >= s.cfg.MaxDrainParallelism) {
 			continue
 		}
@@ -152,7 +151,7 @@ func (s *step) scaleDown() error {
 		}
 		s.act.Deletes = append(s.act.Deletes, Delete{Group: n.Group, Node: n.Name, ProviderID: n.ProviderID, Empty: e,
 			Reason: ReasonScaleDown, Message: fmt.Sprintf("node %s unneeded since %s (%d pod(s) to move)",
-				n.Name, since.UTC().Format("15:04:05"), len(onNode[n.Name]))})
+				n.Name, since.UTC().Format("15:04:05"), busy[i])})
 		s.st.LastScaleDown = s.now
 	}
 	return nil

@@ -19,16 +19,10 @@ func (s *step) upOptions() simulate.ScaleUpOptions {
 // scaleUp grows groups for the pending pods that fit no existing or
 // upcoming node; it reports whether it grew any.
 func (s *step) scaleUp() (bool, error) {
-	pending := 0
-	for i := range s.obs.Pods {
-		if s.obs.Pods[i].NodeName == "" {
-			pending++
-		}
-	}
-	if pending == 0 {
+	if s.pending == 0 {
 		return false, nil
 	}
-	c := s.cluster(false, nil)
+	c := s.cluster(false)
 	r, err := simulate.ScaleUp(c, s.groups, s.upOptions())
 	if err != nil {
 		return false, fmt.Errorf("autoscaler: scale-up: %w", err)
@@ -77,7 +71,8 @@ func (s *step) preProvision() (bool, error) {
 		if s.now.Before(rise.At.Add(-(maxLead + rise.StartUp + s.cfg.ScanInterval))) {
 			continue // too early for every group
 		}
-		c := s.cluster(false, nil)
+		c := s.cluster(false)
+		c.Pods = append(make([]simulate.Pod, 0, len(c.Pods)+add), c.Pods...) // never into the observation's array
 		for k := range add {
 			p := rise.Pod
 			p.Name = rise.Workload + "-rise-" + strconv.Itoa(k)

@@ -43,6 +43,7 @@ type step struct {
 	nodes   map[string][]int // node indices per group, observation order
 	nodeIdx map[string]int
 	act     Actions
+	pending int // pods without a node
 }
 
 // Step is one scan: it reads the observed cluster at now and returns what
@@ -71,6 +72,11 @@ func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
 		s.nodeIdx[obs.Nodes[i].Name] = i
 		if _, ok := s.gidx[obs.Nodes[i].Group]; ok {
 			s.nodes[obs.Nodes[i].Group] = append(s.nodes[obs.Nodes[i].Group], i)
+		}
+	}
+	for i := range obs.Pods {
+		if obs.Pods[i].NodeName == "" {
+			s.pending++
 		}
 	}
 	s.prune()
@@ -216,16 +222,21 @@ func (s *step) increase(id string, n, pods int, reason, msg string) {
 	s.act.Increases = append(s.act.Increases, Change{Group: id, Delta: n, Reason: reason, Message: msg, Pods: pods})
 }
 
-// cluster is the observation as simulate's snapshot, with extra pending
-// pods appended.
-func (s *step) cluster(boundOnly bool, extra []simulate.Pod) *simulate.Cluster {
+// cluster is the observation as simulate's snapshot; boundOnly leaves
+// the pending pods out. The observation's pod slice is shared, not
+// copied, when nothing is left out (simulate does not change its input).
+func (s *step) cluster(boundOnly bool) *simulate.Cluster {
 	c := &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs}
 	for i := range s.obs.Nodes {
 		c.Nodes[i] = s.obs.Nodes[i].Node
 	}
-	c.Pods = make([]simulate.Pod, 0, len(s.obs.Pods)+len(extra))
+	if !boundOnly || s.pending == 0 {
+		c.Pods = s.obs.Pods
+		return c
+	}
+	c.Pods = make([]simulate.Pod, 0, len(s.obs.Pods)-s.pending)
 	for i := range s.obs.Pods {
-		if !boundOnly || s.obs.Pods[i].NodeName != "" {
+		if s.obs.Pods[i].NodeName != "" {
 			c.Pods = append(c.Pods, s.obs.Pods[i])
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -51,9 +52,9 @@ func (p *pod) ready(now int64) bool { return p.bound >= 0 && now >= p.readyAt }
 type wl struct {
 	idx      int
 	spec     *Workload
-	labels   map[string]string // the pods' labels
-	cpu, mem int64             // requests, milli-CPU and bytes
-	perReq   int64             // milli-CPU per request per second
+	tmpl     simulate.Pod // the pods as simulate sees them, built once
+	cpu, mem int64        // requests, milli-CPU and bytes
+	perReq   int64        // milli-CPU per request per second
 	base     int64
 	hpaSpec  *hpa.Spec
 	behavior *hpa.Behavior
@@ -160,6 +161,9 @@ type sim struct {
 	// caTrace, when set, sees every observation and decision (tests).
 	caTrace func(now time.Time, obs *autoscaler.Observation, act autoscaler.Actions, err error)
 	pre     *PreProvisionSummary
+	obs     autoscaler.Observation // reused by observe
+	obsVer  [2]int64               // version and podsVer obs was built at
+	podsVer int64                  // changes whenever a pod is created or deleted
 }
 
 // Run simulates the scenario. It is deterministic: the same scenario, seed
@@ -235,7 +239,7 @@ func newSim(sc *Scenario, o Options) (*sim, error) {
 	period := int64(sc.HPA.SyncPeriod.Duration / time.Second)
 	for i := range sc.Workloads {
 		ws := &sc.Workloads[i]
-		w := &wl{idx: i, spec: ws, labels: map[string]string{"app": ws.Name}, cpu: milli(ws.CPU), mem: bytesOf(ws.Memory), perReq: milli(ws.Service.CPUPerRequest),
+		w := &wl{idx: i, spec: ws, cpu: milli(ws.CPU), mem: bytesOf(ws.Memory), perReq: milli(ws.Service.CPUPerRequest),
 			base: milli(ws.Service.BaseCPU), replicas: ws.Replicas, offset: int64(i) * period / int64(len(sc.Workloads)), schedAt: -1}
 		w.memBase, w.memPerReq, w.memLeak = bytesOf(ws.Service.BaseMemory), bytesOf(ws.Service.MemoryPerRequest), bytesOf(ws.Service.MemoryGrowthPerHour)
 		w.qrate = ws.Service.QueueServiceRate
@@ -283,6 +287,7 @@ func (s *sim) newPod(w *wl) {
 	w.samples = append(w.samples, hpa.PodSample{Pod: p.name, Window: time.Minute})
 	w.npend++
 	s.pending++
+	s.podsVer++
 	s.dirty = true
 }
 
@@ -541,6 +546,7 @@ func (s *sim) unbind(p *pod) {
 // removePod deletes a pod of w.
 func (s *sim) removePod(w *wl, i int) {
 	p := w.pods[i]
+	s.podsVer++
 	if p.bound >= 0 {
 		if w.hpods[i].Ready == hpa.ConditionTrue {
 			w.nready--
@@ -662,8 +668,10 @@ func (s *sim) autoscaleNodes() {
 // registration order, their pods, the pending pods, the provider's groups
 // and, with pre-provisioning, the schedules' next rises.
 func (s *sim) observe(ctx context.Context, now time.Time) *autoscaler.Observation {
-	obs := &autoscaler.Observation{Version: s.version + 1, Groups: make([]autoscaler.Group, len(s.groups)),
-		Nodes: make([]autoscaler.Node, len(s.nodes))}
+	// The buffers are reused from scan to scan: Step keeps no reference.
+	obs := &s.obs
+	obs.Version, obs.Rises = s.version+1, nil
+	obs.Groups = slices.Grow(obs.Groups[:0], len(s.groups))[:len(s.groups)]
 	for i, g := range s.groups {
 		var insts []nodegroup.Instance
 		if g.target != g.nodeCount {
@@ -673,8 +681,15 @@ func (s *sim) observe(ctx context.Context, now time.Time) *autoscaler.Observatio
 		obs.Groups[i] = autoscaler.Group{ID: g.spec.Name, Min: g.spec.Min, Max: g.spec.Max, Target: g.target,
 			Template: g.template, Instances: insts}
 	}
+	if s.sc.ClusterAutoscaler.PreProvision {
+		obs.Rises = s.rises(now)
+	}
+	if s.obsVer == [2]int64{s.version, s.podsVer} && len(obs.Pods) > 0 {
+		return obs // no pod or node changed since the last scan
+	}
+	s.obsVer = [2]int64{s.version, s.podsVer}
 	obs.Nodes = obs.Nodes[:0]
-	obs.Pods = make([]simulate.Pod, 0, s.podCount())
+	obs.Pods = obs.Pods[:0]
 	for _, n := range s.nodes {
 		a := n.g.template.Allocatable
 		obs.Nodes = append(obs.Nodes, autoscaler.Node{ProviderID: n.providerID, Node: simulate.Node{Name: n.name, Group: n.g.spec.Name,
@@ -692,18 +707,7 @@ func (s *sim) observe(ctx context.Context, now time.Time) *autoscaler.Observatio
 			}
 		}
 	}
-	if s.sc.ClusterAutoscaler.PreProvision {
-		obs.Rises = s.rises(now)
-	}
 	return obs
-}
-
-func (s *sim) podCount() int {
-	n := 0
-	for _, w := range s.wls {
-		n += len(w.pods)
-	}
-	return n
 }
 
 // rises are the workloads' next scheduled rises: the bounds in force at
@@ -783,11 +787,15 @@ func (s *sim) nodeByName(name string) *node {
 	return nil
 }
 
-// podTemplate is w's pod as simulate sees it, without a name.
+// podTemplate is w's pod as simulate sees it, without a name; its maps
+// and owner are shared by every pod of w.
 func (s *sim) podTemplate(w *wl) simulate.Pod {
-	return simulate.Pod{Namespace: "default", Labels: w.labels,
-		Requests: nodegroup.Resources{MilliCPU: w.cpu, Memory: w.mem}, NodeSelector: w.spec.NodeSelector,
-		Owner: &simulate.Owner{Kind: "ReplicaSet", Name: w.spec.Name}}
+	if w.tmpl.Owner == nil {
+		w.tmpl = simulate.Pod{Namespace: "default", Labels: map[string]string{"app": w.spec.Name},
+			Requests: nodegroup.Resources{MilliCPU: w.cpu, Memory: w.mem}, NodeSelector: w.spec.NodeSelector,
+			Owner: &simulate.Owner{Kind: "ReplicaSet", Name: w.spec.Name}}
+	}
+	return w.tmpl
 }
 
 func (s *sim) simPod(p *pod) simulate.Pod {
