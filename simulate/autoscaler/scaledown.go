@@ -4,36 +4,14 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/kscale/kscale/nodegroup"
 	"github.com/kscale/kscale/simulate"
 )
-
-// counts only DaemonSet and mirror pods run on a node.
-func counts(p *simulate.Pod) bool { return !p.DaemonSet() && !p.Mirror }
 
 // scaleDown tracks unneeded nodes and removes those unneeded long enough,
 // unless a delay runs.
 func (s *step) scaleDown() error {
 	obs := s.obs
-	// Per node: requested resources and the pods that keep it from
-	// being empty.
-	used := make([]nodegroup.Resources, len(obs.Nodes))
-	busy := make([]int, len(obs.Nodes))
-	for i := range obs.Pods {
-		p := &obs.Pods[i]
-		if p.NodeName == "" || p.Terminal {
-			continue
-		}
-		j, ok := s.nodeIdx[p.NodeName]
-		if !ok {
-			continue
-		}
-		used[j].MilliCPU += p.Requests.MilliCPU
-		used[j].Memory += p.Requests.Memory
-		if counts(p) {
-			busy[j]++
-		}
-	}
+	used, busy := s.used, s.busy
 	// Held nodes: the newest of each held group.
 	held := map[string]bool{}
 	for _, h := range s.st.Holds {

@@ -22,7 +22,7 @@ func (s *step) scaleUp() (bool, error) {
 	if s.pending == 0 {
 		return false, nil
 	}
-	c := s.cluster(false)
+	c := s.upCluster()
 	r, err := simulate.ScaleUp(c, s.groups, s.upOptions())
 	if err != nil {
 		return false, fmt.Errorf("autoscaler: scale-up: %w", err)
@@ -71,7 +71,7 @@ func (s *step) preProvision() (bool, error) {
 		if s.now.Before(rise.At.Add(-(maxLead + rise.StartUp + s.cfg.ScanInterval))) {
 			continue // too early for every group
 		}
-		c := s.cluster(false)
+		c := s.upCluster()
 		c.Pods = append(make([]simulate.Pod, 0, len(c.Pods)+add), c.Pods...) // never into the observation's array
 		for k := range add {
 			p := rise.Pod

@@ -44,6 +44,12 @@ type step struct {
 	nodeIdx map[string]int
 	act     Actions
 	pending int // pods without a node
+	// Per node (observation order): requests of its pods, its pods, the
+	// pods that keep it from being empty (not DaemonSet or mirror pods).
+	used     []nodegroup.Resources
+	podsOn   []int
+	busy     []int
+	interPod bool // some pod has inter-pod terms, host ports or extended requests
 }
 
 // Step is one scan: it reads the observed cluster at now and returns what
@@ -74,11 +80,7 @@ func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
 			s.nodes[obs.Nodes[i].Group] = append(s.nodes[obs.Nodes[i].Group], i)
 		}
 	}
-	for i := range obs.Pods {
-		if obs.Pods[i].NodeName == "" {
-			s.pending++
-		}
-	}
+	s.tally()
 	s.prune()
 	for i := range obs.Groups {
 		s.launches(i)
@@ -220,6 +222,69 @@ func (s *step) increase(id string, n, pods int, reason, msg string) {
 	}
 	s.st.LastScaleUp = s.now
 	s.act.Increases = append(s.act.Increases, Change{Group: id, Delta: n, Reason: reason, Message: msg, Pods: pods})
+}
+
+// tally counts the pending pods and each node's pods and requests.
+func (s *step) tally() {
+	obs := s.obs
+	s.used = make([]nodegroup.Resources, len(obs.Nodes))
+	s.podsOn = make([]int, len(obs.Nodes))
+	s.busy = make([]int, len(obs.Nodes))
+	last, lastIdx, lastOK := "", 0, false // pods usually come grouped by node
+	for i := range obs.Pods {
+		p := &obs.Pods[i]
+		if len(p.Affinity) > 0 || len(p.AntiAffinity) > 0 || len(p.Spread) > 0 || len(p.HostPorts) > 0 || len(p.Requests.Extended) > 0 {
+			s.interPod = true
+		}
+		if p.NodeName == "" {
+			s.pending++
+			continue
+		}
+		if p.NodeName != last {
+			last = p.NodeName
+			lastIdx, lastOK = s.nodeIdx[last]
+		}
+		j := lastIdx
+		if !lastOK || p.Terminal {
+			continue
+		}
+		s.used[j].MilliCPU += p.Requests.MilliCPU
+		s.used[j].Memory += p.Requests.Memory
+		s.used[j].EphemeralStorage += p.Requests.EphemeralStorage
+		s.podsOn[j]++
+		if !p.DaemonSet() && !p.Mirror {
+			s.busy[j]++
+		}
+	}
+}
+
+// upCluster is the snapshot scale-up needs. When no pod has inter-pod
+// terms, host ports or extended requests, a bound pod matters to a
+// pending one only through the room it takes, so each node is given as
+// its free room and only the pending pods are listed: the same placements
+// at a fraction of the cost.
+func (s *step) upCluster() *simulate.Cluster {
+	if s.interPod {
+		return s.cluster(false)
+	}
+	c := &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs,
+		Pods: make([]simulate.Pod, 0, s.pending)}
+	for i := range s.obs.Nodes {
+		n := s.obs.Nodes[i].Node
+		a, u := n.Allocatable, s.used[i]
+		n.Allocatable = nodegroup.Resources{MilliCPU: a.MilliCPU - u.MilliCPU, Memory: a.Memory - u.Memory,
+			EphemeralStorage: max(0, a.EphemeralStorage-u.EphemeralStorage), Pods: a.Pods - int64(s.podsOn[i]), Extended: a.Extended}
+		if a.EphemeralStorage == 0 {
+			n.Allocatable.EphemeralStorage = 0
+		}
+		c.Nodes[i] = n
+	}
+	for i := range s.obs.Pods {
+		if s.obs.Pods[i].NodeName == "" {
+			c.Pods = append(c.Pods, s.obs.Pods[i])
+		}
+	}
+	return c
 }
 
 // cluster is the observation as simulate's snapshot; boundOnly leaves
