@@ -59,7 +59,7 @@ type Actions struct {
 	// Pending explains the unschedulable pods no increase helps.
 	Pending []PodExplanation `json:"pending,omitempty"`
 	// Unremovable explains the nodes kept, by simulate's reasons (and
-	// ReasonPreProvisionHold).
+	// ReasonPreProvisionHold); Pod indexes Observation.Pods (-1: none).
 	Unremovable []simulate.Unremovable `json:"unremovable,omitempty"`
 	// ScaleDown says why no node was removed in this loop, when it was
 	// skipped as a whole ("" when it ran).

@@ -66,12 +66,7 @@ func (s *step) scaleDown() error {
 				}
 			}
 		}
-		c := s.cluster(true)
-		for i := range c.Nodes {
-			if !sel[i] {
-				c.Nodes[i].ScaleDownDisabled = true
-			}
-		}
+		c, orig := s.downCluster(sel)
 		r, err := simulate.ScaleDown(c, s.groups, s.cfg.ScaleDown)
 		if err != nil {
 			return fmt.Errorf("autoscaler: scale-down: %w", err)
@@ -83,6 +78,9 @@ func (s *step) scaleDown() error {
 		for _, x := range r.Unremovable {
 			if i, ok := s.nodeIdx[x.Node]; ok && x.Reason == simulate.ReasonScaleDownDisabledAnnotation && !obs.Nodes[i].ScaleDownDisabled {
 				continue // not a candidate this loop, not annotated
+			}
+			if x.Pod >= 0 && x.Pod < len(orig) {
+				x.Pod = orig[x.Pod] // an index into the observation's pods
 			}
 			rm.Unremovable = append(rm.Unremovable, x)
 		}
@@ -147,4 +145,58 @@ func (s *step) cooldown() string {
 		return ReasonScaleDownInCooldown + ": scale-down-delay-after-failure " + c.ScaleDownDelayAfterFailure.String()
 	}
 	return ""
+}
+
+// roomNamespace holds the placeholder pods of downCluster.
+const roomNamespace = "autoscaler.kscale.io/room"
+
+// downCluster is the snapshot the removal simulation needs: the selected
+// candidates with their pods, the other nodes marked not removable. When
+// no pod has inter-pod terms, host ports or extended requests and
+// utilization counts every pod, the pods of a node that is not a
+// candidate matter only as the room they take and the utilization they
+// give it (which orders the destinations), so they are replaced by one
+// placeholder pod holding their summed requests: the same removals and
+// moves from a far smaller snapshot.
+func (s *step) downCluster(sel []bool) (*simulate.Cluster, []int) {
+	o := &s.cfg.ScaleDown
+	if s.interPod || o.IgnoreDaemonSetsUtilization || o.IgnoreMirrorPodsUtilization {
+		c, orig := s.cluster(true)
+		for i := range c.Nodes {
+			if !sel[i] {
+				c.Nodes[i].ScaleDownDisabled = true
+			}
+		}
+		return c, orig
+	}
+	c := &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs}
+	var room []simulate.Pod
+	for i := range s.obs.Nodes {
+		n := s.obs.Nodes[i].Node
+		if !sel[i] {
+			n.ScaleDownDisabled = true
+			if k := s.podsOn[i]; k > 0 {
+				n.Allocatable.Pods -= int64(k - 1)
+				room = append(room, simulate.Pod{Namespace: roomNamespace, Name: n.Name, NodeName: n.Name, Requests: s.used[i]})
+			}
+		}
+		c.Nodes[i] = n
+	}
+	c.Pods = make([]simulate.Pod, 0, len(room)+len(s.obs.Pods)/max(1, len(s.obs.Nodes)))
+	last, take := "", false // pods usually come grouped by node
+	var orig []int
+	for i := range s.obs.Pods {
+		p := &s.obs.Pods[i]
+		if p.NodeName != last {
+			last = p.NodeName
+			j, ok := s.nodeIdx[last]
+			take = ok && sel[j]
+		}
+		if take {
+			c.Pods = append(c.Pods, *p)
+			orig = append(orig, i)
+		}
+	}
+	c.Pods = append(c.Pods, room...)
+	return c, orig
 }

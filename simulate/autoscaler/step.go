@@ -265,7 +265,8 @@ func (s *step) tally() {
 // at a fraction of the cost.
 func (s *step) upCluster() *simulate.Cluster {
 	if s.interPod {
-		return s.cluster(false)
+		c, _ := s.cluster(false)
+		return c
 	}
 	c := &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs,
 		Pods: make([]simulate.Pod, 0, s.pending)}
@@ -290,22 +291,25 @@ func (s *step) upCluster() *simulate.Cluster {
 // cluster is the observation as simulate's snapshot; boundOnly leaves
 // the pending pods out. The observation's pod slice is shared, not
 // copied, when nothing is left out (simulate does not change its input).
-func (s *step) cluster(boundOnly bool) *simulate.Cluster {
-	c := &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs}
+// orig maps the snapshot's pods to the observation's (nil: the same).
+func (s *step) cluster(boundOnly bool) (c *simulate.Cluster, orig []int) {
+	c = &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs}
 	for i := range s.obs.Nodes {
 		c.Nodes[i] = s.obs.Nodes[i].Node
 	}
 	if !boundOnly || s.pending == 0 {
 		c.Pods = s.obs.Pods
-		return c
+		return c, nil
 	}
 	c.Pods = make([]simulate.Pod, 0, len(s.obs.Pods)-s.pending)
+	orig = make([]int, 0, len(s.obs.Pods)-s.pending)
 	for i := range s.obs.Pods {
 		if s.obs.Pods[i].NodeName != "" {
 			c.Pods = append(c.Pods, s.obs.Pods[i])
+			orig = append(orig, i)
 		}
 	}
-	return c
+	return c, orig
 }
 
 // util is a node's utilization from its pods' requests: the larger of
