@@ -64,18 +64,18 @@ type step struct {
 // with State.IncreaseFailed or State.DeleteFailed. On error nothing is
 // changed.
 func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
-	if err := validate(now, obs); err != nil {
+	nodeIdx, err := validate(now, obs)
+	if err != nil {
 		return Actions{}, err
 	}
 	st := a.State.Clone()
-	s := &step{cfg: &a.cfg, st: &st, now: now, obs: obs, gidx: map[string]int{}, nodes: map[string][]int{}, nodeIdx: map[string]int{}}
+	s := &step{cfg: &a.cfg, st: &st, now: now, obs: obs, gidx: map[string]int{}, nodes: map[string][]int{}, nodeIdx: nodeIdx}
 	for i := range obs.Groups {
 		g := &obs.Groups[i]
 		s.gidx[g.ID] = i
 		s.groups = append(s.groups, simulate.Group{ID: g.ID, Min: g.Min, Max: g.Max, Target: g.Target, Template: g.Template})
 	}
 	for i := range obs.Nodes {
-		s.nodeIdx[obs.Nodes[i].Name] = i
 		if _, ok := s.gidx[obs.Nodes[i].Group]; ok {
 			s.nodes[obs.Nodes[i].Group] = append(s.nodes[obs.Nodes[i].Group], i)
 		}
@@ -121,12 +121,8 @@ func (s *step) prune() {
 	if len(s.st.Backoff.Groups) == 0 {
 		s.st.Backoff.Groups = nil
 	}
-	known := map[string]bool{}
-	for i := range s.obs.Nodes {
-		known[s.obs.Nodes[i].Name] = true
-	}
 	for n := range s.st.Unneeded {
-		if !known[n] {
+		if _, ok := s.nodeIdx[n]; !ok {
 			delete(s.st.Unneeded, n)
 		}
 	}
