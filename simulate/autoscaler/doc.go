@@ -47,6 +47,23 @@
 //     a scale-up, a deletion and a failed deletion; the timers run on
 //     meanwhile, as upstream's do.
 //
+// # Where it departs from upstream
+//
+//   - Provisioning timeouts are per launch, oldest first; upstream keeps
+//     one request per group whose deadline every new increase extends,
+//     and a restarted upstream fixes stale target sizes only through
+//     its node-group size check. Here a restarted loop times the launches
+//     it finds from its first scan.
+//   - Scale-down candidates are the nodes at or under the utilization
+//     threshold in groups above their minimum; the non-empty ones
+//     simulated per loop are the least utilized, ties in observation
+//     order. Parallelism limits are counted over the nodes due for
+//     deletion in observation order.
+//   - When no pod has inter-pod terms, host ports or extended requests,
+//     Step hands simulate each node's free room (scale-up) or one
+//     placeholder pod per non-candidate node (scale-down) instead of every
+//     pod: the same decisions (tested) at a fraction of the cost.
+//
 // # What it does not model
 //
 // Unready nodes (scale-down-unready-time), node auto-provisioning,

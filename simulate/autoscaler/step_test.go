@@ -450,3 +450,38 @@ func TestStateJSON(t *testing.T) {
 		}
 	}
 }
+
+// --max-nodes-total counts registered and upcoming nodes.
+func TestMaxNodesTotal(t *testing.T) {
+	c := autoscaler.DefaultConfig()
+	c.Limits.MaxNodesTotal = 3
+	a := newLoop(t, c)
+	obs := &autoscaler.Observation{Nodes: []autoscaler.Node{node("n1", "g")}, Groups: []autoscaler.Group{group("g", 1, 10, 1)}}
+	obs.Pods = append(pods("full", 4, 1000, "n1"), pods("web", 20, 1000, "")...)
+	act := step(t, a, t0, obs)
+	if len(act.Increases) != 1 || act.Increases[0].Delta != 2 {
+		t.Fatalf("increases %+v, want +2 (3 nodes in all)", act.Increases)
+	}
+	obs.Groups[0].Target = 3
+	if act := step(t, a, t0.Add(10*time.Second), obs); len(act.Increases) != 0 {
+		t.Fatalf("past max-nodes-total: %+v", act.Increases)
+	}
+}
+
+// A pod no group can take is explained per group (NotTriggerScaleUp) and
+// triggers nothing; scale-down still runs in that loop.
+func TestNotTriggerScaleUp(t *testing.T) {
+	a := newLoop(t, autoscaler.Config{})
+	obs := scaleDownCluster()
+	p := pods("gpu", 1, 1000, "")[0]
+	p.NodeSelector = map[string]string{"accelerator": "a100"}
+	obs.Pods = append(obs.Pods, p)
+	act := step(t, a, t0, obs)
+	if len(act.Increases) != 0 || len(act.Pending) != 1 || act.Pending[0].Reason != autoscaler.ReasonNotTriggerScaleUp ||
+		act.Pending[0].Pod != "default/"+p.Name || act.Pending[0].Reasons["g"] == "" {
+		t.Fatalf("pending %+v increases %+v", act.Pending, act.Increases)
+	}
+	if act.ScaleDown != "" || !a.State.Unneeded["n2"].Equal(t0) {
+		t.Fatalf("scale-down %q, unneeded %v: want the timers running", act.ScaleDown, a.State.Unneeded)
+	}
+}
