@@ -52,14 +52,29 @@
 //     schedule's bounds through schedule.Compose (Floor by default). When
 //     it cannot act (ScalingActive=False) or scales without a failed metric,
 //     the workload's summary says so (HPAIssues, upstream's reason).
-//   - Cluster autoscaler: every ScanInterval, failed launches (stock-outs,
+//   - Cluster autoscaler: every ScanInterval the cluster is observed as a
+//     controller would see it (registered nodes and their pods, pending
+//     pods, the fake provider's groups and instances) and handed to
+//     autoscaler.Step, the same decision loop a controller runs; the
+//     simulator only carries out its actions. Failed launches (stock-outs,
 //     and launches not registered within MaxNodeProvisionTime) back their
-//     group off (simulate.Backoff) and are cancelled; unschedulable pods go
-//     to simulate.ScaleUp (with upcoming nodes, limits and the expander);
-//     otherwise, ScaleDownDelayAfterAdd after the last scale-up,
-//     simulate.ScaleDown finds nodes to remove, which go after
-//     ScaleDownUnneededTime (at most MaxScaleDownParallelism per scan), their
-//     pods recreated pending.
+//     group off and are cancelled; unschedulable pods go to
+//     simulate.ScaleUp (with upcoming nodes, limits and the expander); in a
+//     loop that added no node, simulate.ScaleDown finds the removable nodes,
+//     whose unneeded timers run (also through the delay after a scale-up)
+//     until ScaleDownUnneededTime; they are then deleted once
+//     ScaleDownDelayAfterAdd has passed since the last scale-up, at most
+//     MaxScaleDownParallelism per scan (empty or not), their pods recreated
+//     pending.
+//   - Pre-provisioning (clusterAutoscaler.preProvision): each workload's
+//     next schedule transition that raises its replicas (the bounds then in
+//     force composed with today's replicas) is a Rise; Step raises the
+//     groups those pods need by each group's measured provisioning latency
+//     (at least preProvisionLatencyFloor) plus the pods' start-up before
+//     the rise and holds the nodes until it. The summary's PreProvision
+//     gives the early nodes, their node-hours and cost before the rise, and
+//     the pods pending when each rise came ("preprovision" shows it: a jump
+//     from 2 to 40 replicas finds its 6 nodes Ready, no pod pending).
 //   - Nodes register when their group's provisioning delay has passed; a
 //     stock-out period makes launches fail with nodegroup.OutOfCapacity.
 //

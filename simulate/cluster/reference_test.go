@@ -113,15 +113,17 @@ func refs() map[string]ref {
 		"hpa.initialReadinessDelay":   {unit: "duration", meaning: "--horizontal-pod-autoscaler-initial-readiness-delay", defText: hc.InitialReadinessDelay.String(), limit: whole},
 		"hpa.downscaleStabilization":  {unit: "duration", meaning: "--horizontal-pod-autoscaler-downscale-stabilization", defText: hc.DownscaleStabilizationWindow.String(), limit: whole},
 
-		"clusterAutoscaler":                         {unit: "object", meaning: "cluster-autoscaler's flags the simulation honours"},
-		"clusterAutoscaler.scanInterval":            {unit: "duration", meaning: "--scan-interval", def: Duration{10 * time.Second}, limit: "whole seconds, ≥ 1s"},
-		"clusterAutoscaler.scaleDownUnneededTime":   {unit: "duration", meaning: "--scale-down-unneeded-time", def: Duration{10 * time.Minute}, limit: whole},
-		"clusterAutoscaler.scaleDownDelayAfterAdd":  {unit: "duration", meaning: "--scale-down-delay-after-add", def: Duration{10 * time.Minute}, limit: whole},
-		"clusterAutoscaler.utilizationThreshold":    {unit: "fraction", meaning: "--scale-down-utilization-threshold (0 means the default)", def: 0.5, limit: "≥ 0, ≤ 1"},
-		"clusterAutoscaler.expander":                {meaning: "least-waste, most-pods, least-nodes, price or random", def: "least-waste"},
-		"clusterAutoscaler.maxNodeProvisionTime":    {unit: "duration", meaning: "--max-node-provision-time: a launch not ready by then is given up", def: Duration{15 * time.Minute}, limit: whole},
-		"clusterAutoscaler.maxScaleDownParallelism": {unit: "nodes", meaning: "--max-scale-down-parallelism: nodes removed per scan (0 means the default)", def: 10, limit: fmt.Sprintf("≥ 0, ≤ %d", maxParallel)},
-		"clusterAutoscaler.disabled":                {unit: "boolean", meaning: "no node autoscaling", def: false},
+		"clusterAutoscaler":                          {unit: "object", meaning: "cluster-autoscaler's flags the simulation honours"},
+		"clusterAutoscaler.scanInterval":             {unit: "duration", meaning: "--scan-interval", def: Duration{10 * time.Second}, limit: "whole seconds, ≥ 1s"},
+		"clusterAutoscaler.scaleDownUnneededTime":    {unit: "duration", meaning: "--scale-down-unneeded-time", def: Duration{10 * time.Minute}, limit: whole},
+		"clusterAutoscaler.scaleDownDelayAfterAdd":   {unit: "duration", meaning: "--scale-down-delay-after-add", def: Duration{10 * time.Minute}, limit: whole},
+		"clusterAutoscaler.utilizationThreshold":     {unit: "fraction", meaning: "--scale-down-utilization-threshold (0 means the default)", def: 0.5, limit: "≥ 0, ≤ 1"},
+		"clusterAutoscaler.expander":                 {meaning: "least-waste, most-pods, least-nodes, price or random", def: "least-waste"},
+		"clusterAutoscaler.maxNodeProvisionTime":     {unit: "duration", meaning: "--max-node-provision-time: a launch not ready by then is given up", def: Duration{15 * time.Minute}, limit: whole},
+		"clusterAutoscaler.maxScaleDownParallelism":  {unit: "nodes", meaning: "--max-scale-down-parallelism: nodes removed per scan (0 means the default)", def: 10, limit: fmt.Sprintf("≥ 0, ≤ %d", maxParallel)},
+		"clusterAutoscaler.disabled":                 {unit: "boolean", meaning: "no node autoscaling", def: false},
+		"clusterAutoscaler.preProvision":             {unit: "boolean", meaning: "raise node groups ahead of the workloads' scheduled rises (kscale's, not upstream's)", def: false},
+		"clusterAutoscaler.preProvisionLatencyFloor": {unit: "duration", meaning: "the least provisioning latency assumed per group when pre-provisioning", def: Duration{5 * time.Minute}, limit: whole},
 	}
 }
 

@@ -65,6 +65,8 @@ type Summary struct {
 
 	Workloads []WorkloadSummary `json:"workloads"`
 	Groups    []GroupSummary    `json:"groups"`
+	// PreProvision is set when clusterAutoscaler.preProvision is on.
+	PreProvision *PreProvisionSummary `json:"preProvision,omitempty"`
 }
 
 // WorkloadSummary is one workload's totals.
@@ -260,6 +262,11 @@ func (s *sim) summarize() {
 		sum.FailedLaunches += g.failed
 	}
 	sum.NodeHours, sum.Cost = round(sum.NodeHours, 3), round(sum.Cost, 4)
+	if s.pre != nil {
+		p := *s.pre
+		p.EarlyNodeHours, p.EarlyCost = round(p.EarlyNodeHours, 3), round(p.EarlyCost, 4)
+		sum.PreProvision = &p
+	}
 	sum.PendingPodSeconds = s.pendSec
 	sum.MaxPendingPods = s.maxPend
 	if s.waits > 0 {

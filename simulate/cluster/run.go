@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/kscale/kscale/nodegroup/fake"
 	"github.com/kscale/kscale/schedule"
 	"github.com/kscale/kscale/simulate"
+	"github.com/kscale/kscale/simulate/autoscaler"
 )
 
 // Options tune a run without changing the scenario.
@@ -51,8 +52,9 @@ func (p *pod) ready(now int64) bool { return p.bound >= 0 && now >= p.readyAt }
 type wl struct {
 	idx      int
 	spec     *Workload
-	cpu, mem int64 // requests, milli-CPU and bytes
-	perReq   int64 // milli-CPU per request per second
+	tmpl     simulate.Pod // the pods as simulate sees them, built once
+	cpu, mem int64        // requests, milli-CPU and bytes
+	perReq   int64        // milli-CPU per request per second
 	base     int64
 	hpaSpec  *hpa.Spec
 	behavior *hpa.Behavior
@@ -97,7 +99,6 @@ type node struct {
 	cpu, mem, maxPod int64 // allocatable
 	ucpu, umem       int64 // requested
 	pods             []*pod
-	unneeded         int64 // -1 when needed
 }
 
 func (n *node) util() float64 {
@@ -112,7 +113,6 @@ type grp struct {
 	template  nodegroup.Template
 	target    int
 	due       []int64 // seconds at which launches become ready
-	launched  []int64 // launch second of each instance not yet registered, oldest first
 	known     map[string]bool
 	nodeSec   float64
 	scaleUps  int
@@ -137,31 +137,33 @@ func (h *readyHeap) Pop() any {
 }
 
 type sim struct {
-	sc       *Scenario
-	opts     Options
-	total    int64
-	now      int64
-	rng      *rand.Rand
-	wls      []*wl
-	groups   []*grp
-	nodes    []*node
-	prov     *fake.Provider
-	fakeNow  int64
-	backoff  simulate.Backoff
-	lastUp   int64
-	readyQ   readyHeap
-	dirty    bool // pending pods may now fit
-	pending  int
-	version  int64 // changes whenever placement changes
-	sdVer    int64 // version of the last scale-down simulation
-	sdRemove map[*node]bool
-	res      *Result
-	pendSec  float64
-	maxPend  int
-	waits    int     // pods bound
-	waitSum  float64 // their seconds from creation to binding
-	waitMax  int64
-	expander simulate.Expander
+	sc      *Scenario
+	opts    Options
+	total   int64
+	now     int64
+	rng     *rand.Rand
+	wls     []*wl
+	groups  []*grp
+	nodes   []*node
+	prov    *fake.Provider
+	fakeNow int64
+	readyQ  readyHeap
+	dirty   bool // pending pods may now fit
+	pending int
+	version int64 // changes whenever placement changes
+	res     *Result
+	pendSec float64
+	maxPend int
+	waits   int     // pods bound
+	waitSum float64 // their seconds from creation to binding
+	waitMax int64
+	ca      *autoscaler.Autoscaler
+	// caTrace, when set, sees every observation and decision (tests).
+	caTrace func(now time.Time, obs *autoscaler.Observation, act autoscaler.Actions, err error)
+	pre     *PreProvisionSummary
+	obs     autoscaler.Observation // reused by observe
+	obsVer  [2]int64               // version and podsVer obs was built at
+	podsVer int64                  // changes whenever a pod is created or deleted
 }
 
 // Run simulates the scenario. It is deterministic: the same scenario, seed
@@ -191,23 +193,19 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 }
 
 func newSim(sc *Scenario, o Options) (*sim, error) {
-	s := &sim{sc: sc, opts: o, rng: rand.New(rand.NewPCG(sc.Seed, 0x6b7363616c65)), lastUp: math.MinInt32, sdVer: -1}
+	s := &sim{sc: sc, opts: o, rng: rand.New(rand.NewPCG(sc.Seed, 0x6b7363616c65))}
 	d := sc.Duration.Duration
 	if o.Duration > 0 {
 		d = o.Duration
 	}
 	s.total = int64(d / time.Second)
-	switch sc.ClusterAutoscaler.Expander {
-	case "most-pods":
-		s.expander = simulate.MostPods{}
-	case "least-nodes":
-		s.expander = simulate.LeastNodes{}
-	case "price":
-		s.expander = simulate.DefaultPrice()
-	case "random":
-		s.expander = simulate.Random{Seed: sc.Seed}
-	default:
-		s.expander = simulate.LeastWaste{}
+	ca, err := autoscaler.New(caConfig(sc))
+	if err != nil {
+		return nil, err
+	}
+	s.ca = ca
+	if sc.ClusterAutoscaler.PreProvision {
+		s.pre = &PreProvisionSummary{}
 	}
 	var cfgs []fake.GroupConfig
 	for i := range sc.Groups {
@@ -289,6 +287,7 @@ func (s *sim) newPod(w *wl) {
 	w.samples = append(w.samples, hpa.PodSample{Pod: p.name, Window: time.Minute})
 	w.npend++
 	s.pending++
+	s.podsVer++
 	s.dirty = true
 }
 
@@ -309,12 +308,9 @@ func (s *sim) registerRunning(g *grp) {
 			continue
 		}
 		g.known[in.ProviderID] = true
-		if len(g.launched) > 0 {
-			g.launched = g.launched[1:]
-		}
 		a := g.template.Allocatable
 		n := &node{name: fmt.Sprintf("%s-%d", g.spec.Name, len(g.known)), providerID: in.ProviderID, g: g,
-			cpu: a.MilliCPU, mem: a.Memory, maxPod: a.Pods, unneeded: -1}
+			cpu: a.MilliCPU, mem: a.Memory, maxPod: a.Pods}
 		s.nodes = append(s.nodes, n)
 		g.nodeCount++
 		s.dirty = true
@@ -368,6 +364,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 				s.schedule()
 			}
 		}
+		s.watchRises()
 		if s.now%sample == 0 || s.now == s.total {
 			if s.opts.Check {
 				if err := s.check(); err != nil {
@@ -549,6 +546,7 @@ func (s *sim) unbind(p *pod) {
 // removePod deletes a pod of w.
 func (s *sim) removePod(w *wl, i int) {
 	p := w.pods[i]
+	s.podsVer++
 	if p.bound >= 0 {
 		if w.hpods[i].Ready == hpa.ConditionTrue {
 			w.nready--
@@ -651,199 +649,163 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 	}
 }
 
-// autoscaleNodes is one cluster-autoscaler loop: failed launches, then
-// scale-up for unschedulable pods, else scale-down.
+// autoscaleNodes is one cluster-autoscaler loop: the simulated cluster is
+// observed as a controller would see it, autoscaler.Step decides, and the
+// actions are carried out on the fake provider and the simulated nodes.
 func (s *sim) autoscaleNodes() {
 	s.advanceFake()
 	ctx := context.Background()
 	now := s.at(s.now)
-	for _, g := range s.groups {
-		if g.target == g.nodeCount {
-			continue // nothing launching: nothing to register or fail
-		}
-		s.registerRunning(g)
-		insts, _ := g.ng.Nodes(ctx)
-		failed := 0
-		for _, in := range insts {
-			if in.ErrorClass == nodegroup.OutOfCapacity {
-				failed++
-			}
-		}
-		if failed > 0 {
-			s.backoff.Fail(g.spec.Name, now, "OutOfCapacity")
-			if err := g.ng.DecreaseTargetSize(ctx, failed); err == nil {
-				g.target -= failed
-				g.failed += failed
-				g.launched = g.launched[:max(0, len(g.launched)-failed)]
-			}
-		}
-		// Launches not registered within MaxNodeProvisionTime are given up.
-		late := 0
-		for _, t := range g.launched {
-			if s.now-t >= int64(s.sc.ClusterAutoscaler.MaxNodeProvisionTime.Duration/time.Second) {
-				late++
-			}
-		}
-		if late > 0 {
-			s.backoff.Fail(g.spec.Name, now, "MaxNodeProvisionTime")
-			if err := g.ng.DecreaseTargetSize(ctx, late); err == nil {
-				g.target -= late
-				g.failed += late
-				g.launched = g.launched[late:]
-			}
-		}
+	obs := s.observe(ctx, now)
+	act, err := s.ca.Step(now, obs)
+	if s.caTrace != nil {
+		s.caTrace(now, obs, act, err)
 	}
-	if s.pending > 0 {
-		s.scaleUp(ctx, now)
+	if err != nil {
 		return
 	}
-	if s.now-s.lastUp >= int64(s.sc.ClusterAutoscaler.ScaleDownDelayAfterAdd.Duration/time.Second) {
-		s.scaleDown(ctx)
-	}
+	s.carryOut(ctx, now, &act)
 }
 
-func (s *sim) simPod(p *pod) simulate.Pod {
-	w := p.w
-	return simulate.Pod{Namespace: "default", Name: p.name, Labels: map[string]string{"app": w.spec.Name},
-		Requests: nodegroup.Resources{MilliCPU: w.cpu, Memory: w.mem}, NodeSelector: w.spec.NodeSelector,
-		Owner: &simulate.Owner{Kind: "ReplicaSet", Name: w.spec.Name}}
-}
-
-func (s *sim) simGroups() []simulate.Group {
-	gs := make([]simulate.Group, len(s.groups))
+// observe is the cluster as a controller sees it: registered nodes in
+// registration order, their pods, the pending pods, the provider's groups
+// and, with pre-provisioning, the schedules' next rises.
+func (s *sim) observe(ctx context.Context, now time.Time) *autoscaler.Observation {
+	// The buffers are reused from scan to scan: Step keeps no reference.
+	obs := &s.obs
+	obs.Version, obs.Rises = s.version+1, nil
+	obs.Groups = slices.Grow(obs.Groups[:0], len(s.groups))[:len(s.groups)]
 	for i, g := range s.groups {
-		gs[i] = simulate.Group{ID: g.spec.Name, Min: g.spec.Min, Max: g.spec.Max, Target: g.target, Template: g.template}
+		var insts []nodegroup.Instance
+		if g.target != g.nodeCount {
+			s.registerRunning(g)
+			insts, _ = g.ng.Nodes(ctx)
+		}
+		obs.Groups[i] = autoscaler.Group{ID: g.spec.Name, Min: g.spec.Min, Max: g.spec.Max, Target: g.target,
+			Template: g.template, Instances: insts}
 	}
-	return gs
-}
-
-// freeNode is a registered node as the simulation needs it: its free
-// capacity only, since the simulated workloads have no inter-pod rules.
-func freeNode(n *node) simulate.Node {
-	return simulate.Node{Name: n.name, Group: n.g.spec.Name, Labels: n.g.template.Labels,
-		Allocatable: nodegroup.Resources{MilliCPU: n.cpu - n.ucpu, Memory: n.mem - n.umem, Pods: n.maxPod - int64(len(n.pods))}}
-}
-
-func (s *sim) scaleUp(ctx context.Context, now time.Time) {
-	c := &simulate.Cluster{Nodes: make([]simulate.Node, 0, len(s.nodes))}
+	if s.sc.ClusterAutoscaler.PreProvision {
+		obs.Rises = s.rises(now)
+	}
+	if s.obsVer == [2]int64{s.version, s.podsVer} && len(obs.Pods) > 0 {
+		return obs // no pod or node changed since the last scan
+	}
+	s.obsVer = [2]int64{s.version, s.podsVer}
+	obs.Nodes = obs.Nodes[:0]
+	obs.Pods = obs.Pods[:0]
 	for _, n := range s.nodes {
-		c.Nodes = append(c.Nodes, freeNode(n))
+		a := n.g.template.Allocatable
+		obs.Nodes = append(obs.Nodes, autoscaler.Node{ProviderID: n.providerID, Node: simulate.Node{Name: n.name, Group: n.g.spec.Name,
+			Labels: n.g.template.Labels, Allocatable: nodegroup.Resources{MilliCPU: a.MilliCPU, Memory: a.Memory, Pods: a.Pods}}})
+		for _, p := range n.pods {
+			sp := s.simPod(p)
+			sp.NodeName = n.name
+			obs.Pods = append(obs.Pods, sp)
+		}
 	}
 	for _, w := range s.wls {
 		for _, p := range w.pods {
 			if p.bound < 0 {
-				c.Pods = append(c.Pods, s.simPod(p))
+				obs.Pods = append(obs.Pods, s.simPod(p))
 			}
 		}
 	}
-	r, err := simulate.ScaleUp(c, s.simGroups(), simulate.ScaleUpOptions{Limits: simulate.DefaultLimits(), Expander: s.expander,
-		Backoff: &s.backoff, Now: now})
-	if err != nil {
-		return
-	}
-	for _, inc := range r.Increases {
-		for _, g := range s.groups {
-			if g.spec.Name != inc.Group {
-				continue
-			}
-			if err := g.ng.IncreaseSize(ctx, inc.Delta); err != nil {
-				continue
-			}
-			g.target += inc.Delta
-			g.scaleUps++
-			for range inc.Delta {
-				g.launched = append(g.launched, s.now)
-			}
-			s.lastUp = s.now
-			at := s.now + int64(g.spec.ProvisionDelay.Duration/time.Second)
-			g.due = append(g.due, at)
-		}
-	}
+	return obs
 }
 
-// scaleDown simulates removals and deletes nodes unneeded long enough.
-func (s *sim) scaleDown(ctx context.Context) {
-	ca := &s.sc.ClusterAutoscaler
-	var cands []*node
-	for _, n := range s.nodes {
-		if n.util() <= ca.UtilizationThreshold && s.groupSize(n.g)-1 >= n.g.spec.Min {
-			cands = append(cands, n)
-		} else {
-			n.unneeded = -1
-		}
-	}
-	if len(cands) == 0 {
-		return
-	}
-	if s.version != s.sdVer {
-		s.sdVer = s.version
-		sort.SliceStable(cands, func(i, j int) bool { return cands[i].util() < cands[j].util() })
-		sel := map[*node]bool{}
-		nonEmpty := 0
-		for _, n := range cands {
-			if len(n.pods) == 0 || nonEmpty < 30 {
-				sel[n] = true
-				if len(n.pods) > 0 {
-					nonEmpty++
-				}
-			}
-		}
-		c := &simulate.Cluster{Nodes: make([]simulate.Node, 0, len(s.nodes))}
-		for _, n := range s.nodes {
-			if !sel[n] {
-				sn := freeNode(n)
-				sn.ScaleDownDisabled = true
-				c.Nodes = append(c.Nodes, sn)
-				continue
-			}
-			a := n.g.template.Allocatable
-			c.Nodes = append(c.Nodes, simulate.Node{Name: n.name, Group: n.g.spec.Name, Labels: n.g.template.Labels,
-				Allocatable: nodegroup.Resources{MilliCPU: a.MilliCPU, Memory: a.Memory, Pods: a.Pods}})
-			for _, p := range n.pods {
-				sp := s.simPod(p)
-				sp.NodeName = n.name
-				c.Pods = append(c.Pods, sp)
-			}
-		}
-		r, err := simulate.ScaleDown(c, s.simGroups(), simulate.ScaleDownOptions{Threshold: ca.UtilizationThreshold})
-		if err != nil {
-			return
-		}
-		s.sdRemove = map[*node]bool{}
-		byName := map[string]*node{}
-		for _, n := range s.nodes {
-			byName[n.name] = n
-		}
-		for _, rm := range r.Removable {
-			s.sdRemove[byName[rm.Node]] = true
-		}
-	}
-	unneeded := int64(ca.ScaleDownUnneededTime.Duration / time.Second)
-	var remove []*node
-	for _, n := range s.nodes {
-		if !s.sdRemove[n] {
-			n.unneeded = -1
+// rises are the workloads' next scheduled rises: the bounds in force at
+// each schedule's next transition, composed with today's replicas as the
+// cron scaler will.
+func (s *sim) rises(now time.Time) []autoscaler.Rise {
+	var out []autoscaler.Rise
+	for _, w := range s.wls {
+		if w.sched == nil {
 			continue
 		}
-		if n.unneeded < 0 {
-			n.unneeded = s.now
+		st := w.sched.At(now)
+		if st.Next.IsZero() {
+			continue
 		}
-		if s.now-n.unneeded >= unneeded && len(remove) < ca.MaxScaleDownParallelism {
-			remove = append(remove, n)
+		r := schedule.Compose(w.replicas, w.sched.At(st.Next).Bounds, w.policy).Replicas
+		if r <= w.replicas {
+			continue
+		}
+		up := time.Duration(float64(w.spec.StartupLatency.Duration) * (1 + w.spec.Jitter))
+		out = append(out, autoscaler.Rise{Workload: w.spec.Name, At: st.Next, Current: w.replicas, Replicas: r,
+			Pod: s.podTemplate(w), StartUp: up})
+	}
+	return out
+}
+
+// carryOut applies a step's actions: cancels, increases, then deletions.
+func (s *sim) carryOut(ctx context.Context, now time.Time, act *autoscaler.Actions) {
+	for _, c := range act.Cancels {
+		g := s.groupByName(c.Group)
+		if err := g.ng.DecreaseTargetSize(ctx, c.Delta); err == nil {
+			g.target -= c.Delta
+			g.failed += c.Delta
 		}
 	}
-	for _, n := range remove {
-		if s.groupSize(n.g)-1 < n.g.spec.Min {
+	for _, c := range act.Increases {
+		g := s.groupByName(c.Group)
+		if err := g.ng.IncreaseSize(ctx, c.Delta); err != nil {
+			s.ca.State.IncreaseFailed(now, c, "IncreaseSizeFailed")
+			continue
+		}
+		g.target += c.Delta
+		g.scaleUps++
+		g.due = append(g.due, s.now+int64(g.spec.ProvisionDelay.Duration/time.Second))
+		if c.Reason == autoscaler.ReasonPreProvision {
+			s.notePreProvision(g, c)
+		}
+	}
+	for _, d := range act.Deletes {
+		n := s.nodeByName(d.Node)
+		if n == nil {
 			continue
 		}
 		if err := n.g.ng.DeleteNodes(ctx, []string{n.providerID}); err != nil {
+			s.ca.State.DeleteFailed(now, d)
 			continue
 		}
 		s.evict(n)
 	}
 }
 
-func (s *sim) groupSize(g *grp) int { return g.target }
+func (s *sim) groupByName(name string) *grp {
+	for _, g := range s.groups {
+		if g.spec.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+func (s *sim) nodeByName(name string) *node {
+	for _, n := range s.nodes {
+		if n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// podTemplate is w's pod as simulate sees it, without a name; its maps
+// and owner are shared by every pod of w.
+func (s *sim) podTemplate(w *wl) simulate.Pod {
+	if w.tmpl.Owner == nil {
+		w.tmpl = simulate.Pod{Namespace: "default", Labels: map[string]string{"app": w.spec.Name},
+			Requests: nodegroup.Resources{MilliCPU: w.cpu, Memory: w.mem}, NodeSelector: w.spec.NodeSelector,
+			Owner: &simulate.Owner{Kind: "ReplicaSet", Name: w.spec.Name}}
+	}
+	return w.tmpl
+}
+
+func (s *sim) simPod(p *pod) simulate.Pod {
+	sp := s.podTemplate(p.w)
+	sp.Name = p.name
+	return sp
+}
 
 // evict drains and removes a node: its pods are recreated as pending pods
 // of their workloads, as their ReplicaSets would.
@@ -867,7 +829,6 @@ func (s *sim) evict(n *node) {
 	n.g.target--
 	n.g.nodeCount--
 	n.g.downs++
-	delete(s.sdRemove, n)
 	for _, w := range s.wls {
 		w.cursor = 0
 	}

@@ -207,6 +207,12 @@ type CASettings struct {
 	// MaxScaleDownParallelism caps the nodes removed per scan (10).
 	MaxScaleDownParallelism int  `json:"maxScaleDownParallelism,omitempty"`
 	Disabled                bool `json:"disabled,omitempty"`
+	// PreProvision raises node groups ahead of the workloads' scheduled
+	// rises (autoscaler.Rise), by each group's measured provisioning
+	// latency (at least PreProvisionLatencyFloor, default 5m) plus the
+	// pods' start-up.
+	PreProvision             bool     `json:"preProvision,omitempty"`
+	PreProvisionLatencyFloor Duration `json:"preProvisionLatencyFloor,omitzero"`
 }
 
 // ParseOptions tune Parse and Load.
@@ -466,6 +472,7 @@ func (s *Scenario) ValidateLimits(l Limits) error {
 	v.dur("clusterAutoscaler.scaleDownUnneededTime", &ca.ScaleDownUnneededTime, 10*time.Minute, 0)
 	v.dur("clusterAutoscaler.scaleDownDelayAfterAdd", &ca.ScaleDownDelayAfterAdd, 10*time.Minute, 0)
 	v.dur("clusterAutoscaler.maxNodeProvisionTime", &ca.MaxNodeProvisionTime, 15*time.Minute, 0)
+	v.dur("clusterAutoscaler.preProvisionLatencyFloor", &ca.PreProvisionLatencyFloor, 5*time.Minute, 0)
 	v.num("clusterAutoscaler.utilizationThreshold", ca.UtilizationThreshold, 0, 1)
 	if ca.UtilizationThreshold == 0 {
 		ca.UtilizationThreshold = 0.5
