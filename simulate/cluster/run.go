@@ -726,8 +726,9 @@ func (s *sim) rises(now time.Time) []autoscaler.Rise {
 		if st.Next.IsZero() {
 			continue
 		}
-		r := schedule.Compose(w.replicas, w.sched.At(st.Next).Bounds, w.policy).Replicas
-		if r <= w.replicas {
+		d, err := schedule.Compose(w.replicas, w.sched.At(st.Next).Bounds, w.policy)
+		r := d.Replicas
+		if err != nil || r <= w.replicas { // the scenario's policy and bounds were validated when it compiled
 			continue
 		}
 		up := time.Duration(float64(w.spec.StartupLatency.Duration) * (1 + w.spec.Jitter))
