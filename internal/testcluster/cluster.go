@@ -344,7 +344,7 @@ func (c *Cluster) StopControllerManager() {
 // built-in HPA controller on or off within one test binary.
 func (c *Cluster) StartControllerManager(ctx context.Context, opts ControllerManagerOptions) error {
 	c.StopControllerManager()
-	controllers := "*,-horizontal-pod-autoscaling"
+	controllers := "*,-horizontal-pod-autoscaler-controller"
 	if opts.HPA != nil {
 		controllers = "*"
 	}
