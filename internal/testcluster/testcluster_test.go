@@ -343,7 +343,8 @@ func TestServiceAccountClientFollowsRBAC(t *testing.T) {
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("list pods without RBAC: err = %v, want Forbidden", err)
 	}
-	// The adapter authorizes through the cluster (SubjectAccessReview), behind the aggregator.
+	// kube-apiserver authorizes the request before the aggregator proxies it to the adapter,
+	// which checks it again with a SubjectAccessReview for the user the front proxy names.
 	_, err = cm.NamespacedMetrics(ns).GetForObject(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web", "rbac_probe", labels.Everything())
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("read a custom metric without RBAC: err = %v, want Forbidden", err)
@@ -367,8 +368,7 @@ func TestServiceAccountClientFollowsRBAC(t *testing.T) {
 	if _, err := cs.RbacV1().RoleBindings(ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The authorizer's cache follows the RoleBinding within moments; the adapter caches
-	// SubjectAccessReview denials for 10 s (the delegated authorizer's default), so allow that.
+	// RBAC follows the RoleBinding through an informer, within moments.
 	poll(t, "access after the RoleBinding", 250*time.Millisecond, 30*time.Second, func(ctx context.Context) (bool, string, error) {
 		if _, err := sa.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err != nil {
 			return false, "list pods: " + err.Error(), nil

@@ -81,6 +81,9 @@ func Shared(t testing.TB) *Cluster {
 	if !shared.main {
 		t.Fatal("testcluster: call testcluster.Main from the package's TestMain to use Shared")
 	}
+	if shared.started && shared.err != nil {
+		t.Fatalf("testcluster: the shared cluster did not start (the first test that asked for it shows why): %.200v", shared.err)
+	}
 	if !shared.started {
 		shared.started = true
 		ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
