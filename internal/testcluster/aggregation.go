@@ -58,15 +58,13 @@ func (c *Cluster) startMetricsAdapter(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("testcluster: metrics adapter: %w", err)
 	}
-	actx, cancel := context.WithCancel(context.Background()) // lives until Stop, not until ctx ends
-	s, err := startAdapter(actx, ln, c.pki.adapterCert, c.pki.adapterKey, c.kubeconfig)
+	s, err := startAdapter(c.background, ln, c.pki.adapterCert, c.pki.adapterKey, c.kubeconfig)
 	if err != nil {
-		cancel()
 		ln.Close()
 		return err
 	}
 	c.mu.Lock()
-	c.adapter, c.stopAdapt = s, cancel
+	c.adapter = s
 	c.mu.Unlock()
 	return c.registerService(ctx, adapterService, ln.Addr().(*net.TCPAddr).Port)
 }
@@ -128,6 +126,11 @@ func (c *Cluster) waitAPIServices(ctx context.Context) error {
 		name := a.version + "." + a.group
 		var last string
 		err := waitFor(ctx, "APIService "+name+" Available", 2*time.Minute, procs, func(ctx context.Context) (bool, error) {
+			select {
+			case err := <-c.adapter.errc:
+				return false, fmt.Errorf("the metrics adapter stopped: %w (%w)", err, errPermanent)
+			default:
+			}
 			obj, err := dyn.Resource(apiServiceResource).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err

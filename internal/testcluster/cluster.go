@@ -81,12 +81,16 @@ type Cluster struct {
 
 	ports struct{ etcd, etcdPeer, apiserver, kwok, metricsServer int }
 
-	mu        sync.Mutex
-	procs     map[string]*process // by component name
-	kcmOpts   ControllerManagerOptions
-	adapter   *adapterServer
-	stopAdapt context.CancelFunc
-	stopped   bool
+	// background runs the in-process parts (the metrics adapter, the kwok metrics primer)
+	// until Stop cancels it.
+	background     context.Context
+	stopBackground context.CancelFunc
+
+	mu      sync.Mutex
+	procs   map[string]*process // by component name
+	kcmOpts ControllerManagerOptions
+	adapter *adapterServer
+	stopped bool
 
 	// Timings of the start, for reports: how long Build and the start-up took.
 	Timings Timings
@@ -142,6 +146,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("testcluster: %w", err)
 	}
 	c := &Cluster{opts: opts, log: log, bins: bins, dir: dir, procs: map[string]*process{}, kcmOpts: opts.ControllerManager}
+	c.background, c.stopBackground = context.WithCancel(context.Background())
 	c.Timings.Build, c.Timings.BuiltFresh = bins.Elapsed, bins.Built
 	defer func() {
 		if err != nil {
@@ -410,7 +415,7 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, "kwok /healthz", time.Minute, []*process{p}, func(ctx context.Context) (bool, error) {
+	err = waitFor(ctx, "kwok /healthz", time.Minute, []*process{p}, func(ctx context.Context) (bool, error) {
 		resp, err := c.kwokGet(ctx, "/healthz")
 		if err != nil {
 			return false, nil
@@ -418,10 +423,19 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	})
+	if err != nil {
+		return err
+	}
+	go c.primeMetrics(c.background, time.Second)
+	return nil
 }
 
-// waitFor polls cond every 100 ms until it is true, it fails, timeout passes, or one of procs
-// exits (then the error says which, and the log tails in Start's error say why).
+// errPermanent marks an error from a waitFor condition that no amount of waiting can fix.
+var errPermanent = errors.New("permanent")
+
+// waitFor polls cond every 100 ms until it is true, it returns an error wrapping errPermanent,
+// timeout passes, or one of procs exits (then the error says which, and the log tails in
+// Start's error say why). Other errors from cond count as "not yet" and are reported on timeout.
 func waitFor(ctx context.Context, what string, timeout time.Duration, procs []*process, cond func(context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -435,6 +449,9 @@ func waitFor(ctx context.Context, what string, timeout time.Duration, procs []*p
 		ok, err := cond(ctx)
 		if ok {
 			return nil
+		}
+		if errors.Is(err, errPermanent) {
+			return fmt.Errorf("testcluster: waiting for %s: %w", what, err)
 		}
 		if err != nil {
 			last = err
@@ -480,10 +497,9 @@ func (c *Cluster) Stop() {
 	c.stopped = true
 	procs := c.procs
 	c.procs = map[string]*process{}
-	stopAdapt := c.stopAdapt
 	c.mu.Unlock()
-	if stopAdapt != nil {
-		stopAdapt()
+	if c.stopBackground != nil {
+		c.stopBackground()
 	}
 	// Reverse start order: clients of the API server first, etcd last.
 	for i := len(componentOrder) - 1; i >= 0; i-- {

@@ -3,10 +3,8 @@ package testcluster
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Annotations kwok reads. A node is emulated by kwok when it carries KwokNodeAnnotation=fake;
@@ -130,60 +127,6 @@ func (c *Cluster) DeleteNode(ctx context.Context, name string) error {
 		return fmt.Errorf("testcluster: delete node %s: %w", name, err)
 	}
 	return nil
-}
-
-// UsageAnnotations returns the pod annotations that make kwok report cpu and memory for each of
-// the pod's containers. Put them in a pod template so that every new replica starts with that
-// usage; SetPodUsage changes a running pod's.
-func UsageAnnotations(cpu, memory resource.Quantity) map[string]string {
-	return map[string]string{UsageCPUAnnotation: cpu.String(), UsageMemoryAnnotation: memory.String()}
-}
-
-// SetPodUsage sets the CPU and memory that kwok's emulated kubelet reports for each container
-// of a pod (by annotating it), then reads the pod's node once at kwok so the CPU counter starts
-// now: metrics-server then shows the new usage after its next scrape. metrics-server needs two
-// scrapes of a container to report its CPU, so a pod's first PodMetrics come one to two
-// MetricResolutions after this call; a change to an already-reported pod shows after one.
-func (c *Cluster) SetPodUsage(ctx context.Context, namespace, pod string, cpu, memory resource.Quantity) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": UsageAnnotations(cpu, memory)}})
-	if err != nil {
-		return fmt.Errorf("testcluster: %w", err)
-	}
-	p, err := c.admin.CoreV1().Pods(namespace).Patch(ctx, pod, types.MergePatchType, patch, metav1.PatchOptions{})
-	if err != nil {
-		return fmt.Errorf("testcluster: set usage of pod %s/%s: %w", namespace, pod, err)
-	}
-	if p.Spec.NodeName != "" {
-		c.primeNodeMetrics(ctx, p.Spec.NodeName)
-	}
-	return nil
-}
-
-// SetPodsUsage applies SetPodUsage to every pod in namespace matching the label selector and
-// returns how many it changed.
-func (c *Cluster) SetPodsUsage(ctx context.Context, namespace, selector string, cpu, memory resource.Quantity) (int, error) {
-	pods, err := c.admin.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return 0, fmt.Errorf("testcluster: list pods %s in %s: %w", selector, namespace, err)
-	}
-	for _, p := range pods.Items {
-		if err := c.SetPodUsage(ctx, namespace, p.Name, cpu, memory); err != nil {
-			return 0, err
-		}
-	}
-	return len(pods.Items), nil
-}
-
-// primeNodeMetrics reads a node's emulated /metrics/resource once. kwok's cumulative CPU counter
-// of a container starts at its first read, and metrics-server drops a container whose counter
-// reads zero, so without this the first scrape after a pod starts is lost. Best effort.
-func (c *Cluster) primeNodeMetrics(ctx context.Context, node string) {
-	resp, err := c.kwokGet(ctx, "/metrics/nodes/"+node+"/metrics/resource")
-	if err != nil {
-		return
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 }
 
 var kwokClient = &http.Client{
