@@ -47,7 +47,7 @@ type Options struct {
 
 // ControllerManagerOptions configures kube-controller-manager.
 type ControllerManagerOptions struct {
-	// HPA turns kube-controller-manager's own horizontal-pod-autoscaling controller on with
+	// HPA turns kube-controller-manager's own HPA controller (horizontal-pod-autoscaler-controller) on with
 	// these settings; nil (the default) leaves it off, so only the autoscaler under test acts.
 	HPA *HPAControllerOptions
 	// ExtraFlags are appended to the command line (later flags win), e.g.
