@@ -24,6 +24,7 @@ import (
 
 const (
 	serviceCIDR         = "10.0.0.0/24"
+	podCIDR             = "10.244.0.0/16"
 	kubernetesServiceIP = "10.0.0.1"
 )
 
@@ -407,6 +408,7 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 		"--node-port=" + port,
 		"--server-address=127.0.0.1:" + port,
 		"--node-lease-duration-seconds=40",
+		"--cidr=" + podCIDR, // kwok's default pod range overlaps the Service range
 	}
 	for _, f := range c.bins.KwokConfigs {
 		args = append(args, "--config="+f)

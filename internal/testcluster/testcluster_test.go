@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"slices"
 	"testing"
@@ -133,9 +134,13 @@ func TestDeploymentRunsOnKwokNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	pods := runningPods(t, cs, ns, d, 3)
+	_, podRange, _ := net.ParseCIDR("10.244.0.0/16")
 	for _, p := range pods {
 		if p.Spec.NodeName != "sched-0" {
 			t.Errorf("pod %s on node %q, want sched-0 (bound by kube-scheduler)", p.Name, p.Spec.NodeName)
+		}
+		if ip := net.ParseIP(p.Status.PodIP); ip == nil || !podRange.Contains(ip) {
+			t.Errorf("pod %s IP %q, want one in kwok's pod range %s", p.Name, p.Status.PodIP, podRange)
 		}
 		if !slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
 			return c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue
