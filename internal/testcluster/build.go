@@ -52,7 +52,7 @@ type Binaries struct {
 // are. What is already there is reused without running the go command; what is missing is built
 // from the wrapper modules under tools/ (downloading from the Go module proxy on first use).
 // A file lock serializes concurrent calls, so two test binaries starting at once build once.
-// A cold build takes several minutes per binary (see the package README for measured times).
+// A cold build takes several minutes per binary (README.md, Tests, has measured times).
 func Build(ctx context.Context, opts BuildOptions) (*Binaries, error) {
 	start := time.Now()
 	log := opts.Log
