@@ -120,7 +120,9 @@ var componentOrder = []string{Etcd, APIServer, Scheduler, ControllerManager, Kwo
 // Start builds what is missing (see Build), then starts a cluster and waits until it serves:
 // kube-apiserver ready, the controller manager creating ServiceAccounts, kwok serving, and the
 // metrics.k8s.io, custom.metrics.k8s.io and external.metrics.k8s.io APIServices Available.
-// On error, everything started is stopped and the error carries the tail of each log.
+// On error, everything started is stopped, the temporary directory is kept, and the error
+// carries the tail of each log. A start that fails because another process took one of its
+// ports is retried once with new ports.
 func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.MetricResolution == 0 {
 		opts.MetricResolution = 10 * time.Second
@@ -142,6 +144,20 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := start(ctx, opts, log, bins)
+	if err != nil && errors.Is(err, errPortTaken) {
+		// Another process took a port between freePorts and the component's bind (two test
+		// binaries starting clusters at once); fresh ports almost surely work.
+		fmt.Fprintf(log, "testcluster: a port was taken while starting; retrying with new ports\n")
+		c, err = start(ctx, opts, log, bins)
+	}
+	return c, err
+}
+
+// errPortTaken marks a start that failed because a component could not bind its port.
+var errPortTaken = errors.New("a port was taken by another process")
+
+func start(ctx context.Context, opts Options, log io.Writer, bins *Binaries) (_ *Cluster, err error) {
 	dir, err := os.MkdirTemp("", "kscale-testcluster-")
 	if err != nil {
 		return nil, fmt.Errorf("testcluster: %w", err)
@@ -151,7 +167,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c.Timings.Build, c.Timings.BuiltFresh = bins.Elapsed, bins.Built
 	defer func() {
 		if err != nil {
-			err = fmt.Errorf("%w\n%s", err, c.LogTails(25))
+			tails := c.LogTails(25)
+			if strings.Contains(tails, "address already in use") {
+				err = fmt.Errorf("%w (%w)", err, errPortTaken)
+			}
+			err = fmt.Errorf("%w\n%s", err, tails)
+			c.opts.KeepDir = true // the whole logs, for the failure's reader
 			c.Stop()
 		}
 	}()
