@@ -3,6 +3,7 @@ package testcluster
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -204,5 +205,28 @@ func TestNamespacePrefix(t *testing.T) {
 		if got := namespacePrefix(in); got != want {
 			t.Errorf("namespacePrefix(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestHPAControllerOptionsRefuseBadValues(t *testing.T) {
+	for name, h := range map[string]*HPAControllerOptions{
+		"SyncPeriod":             {SyncPeriod: -time.Second},
+		"DownscaleStabilization": {DownscaleStabilization: -time.Minute},
+		"Tolerance":              {Tolerance: -0.1},
+	} {
+		if err := h.validate(); err == nil || !strings.Contains(err.Error(), "HPA."+name) {
+			t.Errorf("%s: validate() = %v, want an error naming the field", name, err)
+		}
+	}
+	nan := &HPAControllerOptions{}
+	nan.Tolerance = math.NaN()
+	if err := nan.validate(); err == nil {
+		t.Error("a NaN tolerance was accepted")
+	}
+	if err := (*HPAControllerOptions)(nil).validate(); err != nil {
+		t.Errorf("nil options: %v", err)
+	}
+	if err := (&HPAControllerOptions{SyncPeriod: 5 * time.Second, Tolerance: 0.05}).validate(); err != nil {
+		t.Errorf("valid options: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -66,6 +67,29 @@ type HPAControllerOptions struct {
 	InitialReadinessDelay   time.Duration // --horizontal-pod-autoscaler-initial-readiness-delay (default 30s)
 }
 
+func (h *HPAControllerOptions) validate() error {
+	if h == nil {
+		return nil
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"SyncPeriod", h.SyncPeriod},
+		{"DownscaleStabilization", h.DownscaleStabilization},
+		{"CPUInitializationPeriod", h.CPUInitializationPeriod},
+		{"InitialReadinessDelay", h.InitialReadinessDelay},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("testcluster: ControllerManagerOptions.HPA.%s %s: must not be negative", d.name, d.v)
+		}
+	}
+	if math.IsNaN(h.Tolerance) || math.IsInf(h.Tolerance, 0) || h.Tolerance < 0 {
+		return fmt.Errorf("testcluster: ControllerManagerOptions.HPA.Tolerance %v: must be a finite number >= 0", h.Tolerance)
+	}
+	return nil
+}
+
 // Cluster is a running control plane: etcd, kube-apiserver, kube-scheduler,
 // kube-controller-manager, kwok, metrics-server and the in-process custom/external metrics
 // adapter, all on 127.0.0.1. Its methods are safe for concurrent use. Stop tears it down.
@@ -89,7 +113,6 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	procs   map[string]*process // by component name
-	kcmOpts ControllerManagerOptions
 	adapter *adapterServer
 	stopped bool
 
@@ -130,6 +153,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.MetricResolution < 10*time.Second {
 		return nil, fmt.Errorf("testcluster: Options.MetricResolution %s: metrics-server refuses less than 10s", opts.MetricResolution)
 	}
+	if err := opts.ControllerManager.HPA.validate(); err != nil {
+		return nil, err
+	}
 	if os.Getenv("KSCALE_TESTCLUSTER_KEEP") == "1" {
 		opts.KeepDir = true
 	}
@@ -162,7 +188,7 @@ func start(ctx context.Context, opts Options, log io.Writer, bins *Binaries) (_ 
 	if err != nil {
 		return nil, fmt.Errorf("testcluster: %w", err)
 	}
-	c := &Cluster{opts: opts, log: log, bins: bins, dir: dir, procs: map[string]*process{}, kcmOpts: opts.ControllerManager}
+	c := &Cluster{opts: opts, log: log, bins: bins, dir: dir, procs: map[string]*process{}}
 	c.background, c.stopBackground = context.WithCancel(context.Background())
 	c.Timings.Build, c.Timings.BuiltFresh = bins.Elapsed, bins.Built
 	defer func() {
@@ -370,6 +396,9 @@ func (c *Cluster) StopControllerManager() {
 // first. Start calls it with Options.ControllerManager; a test can call it again to turn the
 // built-in HPA controller on or off within one test binary.
 func (c *Cluster) StartControllerManager(ctx context.Context, opts ControllerManagerOptions) error {
+	if err := opts.HPA.validate(); err != nil {
+		return err
+	}
 	c.StopControllerManager()
 	controllers := "*,-horizontal-pod-autoscaler-controller"
 	if opts.HPA != nil {
@@ -405,9 +434,6 @@ func (c *Cluster) StartControllerManager(ctx context.Context, opts ControllerMan
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.kcmOpts = opts
-	c.mu.Unlock()
 	// No health port (--secure-port=0): a flag error shows as an early exit.
 	select {
 	case <-p.done:

@@ -44,6 +44,14 @@ func (c *Cluster) AddNode(ctx context.Context, spec NodeSpec) (*corev1.Node, err
 	if spec.Name == "" {
 		return nil, errors.New("testcluster: NodeSpec.Name is required")
 	}
+	for _, q := range []struct {
+		name string
+		v    resource.Quantity
+	}{{"CPU", spec.CPU}, {"Memory", spec.Memory}, {"Pods", spec.Pods}} {
+		if q.v.Sign() < 0 {
+			return nil, fmt.Errorf("testcluster: NodeSpec.%s %s: must not be negative", q.name, q.v.String())
+		}
+	}
 	orDefault := func(q resource.Quantity, def string) resource.Quantity {
 		if q.IsZero() {
 			return resource.MustParse(def)
