@@ -27,6 +27,8 @@ func TestControllerManagerHPAController(t *testing.T) {
 		t.Fatal(err)
 	}
 	runningPods(t, cs, ns, d, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 
 	target := int32(100)
 	minReplicas := int32(1)
@@ -49,6 +51,19 @@ func TestControllerManagerHPAController(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Off by default: while metrics-server collected the pod's first metrics, nothing wrote the
+	// HPA's status.
+	if err := c.WaitPodMetrics(ctx, ns, "app=hpa-target"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(t.Context(), "hpa-target", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Status.Conditions) != 0 || h.Status.DesiredReplicas != 0 {
+		t.Fatalf("the HPA has a status before the built-in controller was turned on: %+v", h.Status)
+	}
+
 	if err := c.StartControllerManager(t.Context(), testcluster.ControllerManagerOptions{
 		HPA: &testcluster.HPAControllerOptions{SyncPeriod: 3 * time.Second},
 	}); err != nil {
@@ -69,5 +84,5 @@ func TestControllerManagerHPAController(t *testing.T) {
 		return h.Status.DesiredReplicas == 3, msg, nil
 	})
 	runningPods(t, cs, ns, d, 3)
-	t.Logf("scaled by the built-in HPA controller %s after it started", time.Since(started).Round(time.Second))
+	t.Logf("scaled by the built-in HPA controller %s after it started", time.Since(started).Round(100*time.Millisecond))
 }

@@ -27,6 +27,10 @@
 //		// Change one pod's CPU as the kubelet would report it; metrics-server picks it up at its
 //		// next scrape (every 10 s):
 //		c.SetPodUsage(ctx, ns, "web-abc12", resource.MustParse("800m"), resource.MustParse("64Mi"))
+//		// Wait until metrics-server reports every running pod before starting the autoscaler:
+//		if err := c.WaitPodMetrics(ctx, ns, "app=web"); err != nil {
+//			t.Fatal(err)
+//		}
 //		// Custom and external metrics, served through the aggregation layer:
 //		c.Metrics().SetPodMetric(ns, "web-abc12", "requests_per_second", resource.MustParse("150"))
 //		c.Metrics().SetObjectMetric(schema.GroupResource{Group: "apps", Resource: "deployments"}, ns, "web", "queue_length", resource.MustParse("30"))

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 )
 
 // UsageAnnotations returns the pod annotations that make kwok report cpu and memory for each of
@@ -121,4 +122,48 @@ func (c *Cluster) primeNodeMetrics(ctx context.Context, node string) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+}
+
+// WaitPodMetrics waits until metrics-server reports PodMetrics for every running pod in
+// namespace matching the label selector (and at least one pod matches), for example before
+// starting an autoscaler so that its first sync already sees every pod. It returns ctx's error,
+// with what was missing, if ctx ends first.
+func (c *Cluster) WaitPodMetrics(ctx context.Context, namespace, selector string) error {
+	mc, err := metricsclient.NewForConfig(c.cfg)
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
+	}
+	var missing []string
+	for {
+		missing = missing[:0]
+		pods, err := c.admin.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil {
+			have := map[string]bool{}
+			if list, err := mc.MetricsV1beta1().PodMetricses(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector}); err == nil {
+				for _, pm := range list.Items {
+					have[pm.Name] = true
+				}
+			}
+			running := 0
+			for _, p := range pods.Items {
+				if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+					running++
+					if !have[p.Name] {
+						missing = append(missing, p.Name)
+					}
+				}
+			}
+			if running > 0 && len(missing) == 0 {
+				return nil
+			}
+			if running == 0 {
+				missing = append(missing, "(no running pod matches "+selector+")")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testcluster: waiting for PodMetrics of %v in %s: %w", missing, namespace, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
