@@ -13,6 +13,7 @@ import (
 	"github.com/kscale/kscale/hpa"
 	"github.com/kscale/kscale/nodegroup"
 	"github.com/kscale/kscale/nodegroup/fake"
+	"github.com/kscale/kscale/podscale"
 	"github.com/kscale/kscale/schedule"
 	"github.com/kscale/kscale/simulate"
 )
@@ -127,6 +128,9 @@ func (h *readyHeap) Pop() any {
 }
 
 type sim struct {
+	// onSync, set only by tests, sees every HPA sync: its input and state
+	// before the decision, then the decision once applied.
+	onSync   func(w *wl, in podscale.Input) func(podscale.Decision, error)
 	sc       *Scenario
 	opts     Options
 	total    int64
@@ -583,7 +587,7 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 		w.util = 0
 	}
 	w.hot = w.target > 0 && w.util > float64(w.target)*(1+cfg.Tolerance)
-	desired := w.replicas
+	in := hpa.Input{Now: now, SpecReplicas: w.replicas}
 	if w.hpaSpec != nil {
 		for i, p := range w.pods {
 			sm := &w.samples[i]
@@ -597,7 +601,7 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 				sm.Value = w.base
 			}
 		}
-		in := hpa.Input{Now: now, Namespace: "default", SpecReplicas: w.replicas, StatusReplicas: int32(len(w.pods)), Pods: w.hpods}
+		in = hpa.Input{Now: now, Namespace: "default", SpecReplicas: w.replicas, StatusReplicas: int32(len(w.pods)), Pods: w.hpods}
 		if w.metrics == nil {
 			w.metrics = make([]hpa.MetricInput, len(w.hpaSpec.Metrics))
 		}
@@ -610,10 +614,6 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 				in.Metrics[i].Err = fmt.Errorf("metric %s %s is not simulated", m.Type, m.Name)
 			}
 		}
-		r, err := hpa.Evaluate(*cfg, *w.hpaSpec, in, &w.hstate)
-		if err == nil && !r.Stopped {
-			desired = r.DesiredReplicas
-		}
 	}
 	if w.sched != nil {
 		if s.now >= w.schedAt {
@@ -624,12 +624,20 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 				w.schedAt = int64(st.Next.Sub(s.sc.Start) / time.Second)
 			}
 		}
-		desired = schedule.Compose(desired, w.bounds, w.policy).Replicas
 	}
-	if desired != w.replicas {
-		from := w.replicas
-		s.scaleTo(w, desired)
-		w.hstate.RecordRescale(w.behavior, now, from, desired)
+	// The decision is podscale's, the same code autoscale.PodAutoscaler runs.
+	pin := podscale.Input{Config: *cfg, Spec: w.hpaSpec, Observation: in, Bounds: w.bounds, Policy: w.policy}
+	var done func(podscale.Decision, error)
+	if s.onSync != nil {
+		done = s.onSync(w, pin)
+	}
+	d, err := podscale.Decide(pin, &w.hstate)
+	if err == nil && d.Rescale {
+		s.scaleTo(w, d.Desired)
+		d.Succeeded(&w.hstate)
+	}
+	if done != nil {
+		done(d, err)
 	}
 }
 
