@@ -55,10 +55,10 @@ type hpaChange struct {
 	Bounds HPABounds
 	// Save records Original in the annotation (first bounding); Restore
 	// removes the annotation (the originals are back).
-	Save     *HPABounds
-	Restore  bool
-	Reason   string
-	Message  string
+	Save    *HPABounds
+	Restore bool
+	Reason  string
+	Message string
 }
 
 // cronPlan is the decision of one CronScaler sync.

@@ -88,4 +88,6 @@ func (m *metrics) forget(key string) {
 	m.desired.DeleteLabelValues(key)
 }
 
-func (m *metrics) observe(start time.Time, now time.Time) { m.latency.Observe(now.Sub(start).Seconds()) }
+func (m *metrics) observe(start time.Time, now time.Time) {
+	m.latency.Observe(now.Sub(start).Seconds())
+}

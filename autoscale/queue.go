@@ -28,11 +28,13 @@ func newQueue(name string, rl workqueue.TypedRateLimiter[string], clk clock.With
 // (kscale registers nothing globally).
 type noMetrics struct{}
 
-func (noMetrics) NewDepthMetric(string) workqueue.GaugeMetric                  { return nopMetric{} }
-func (noMetrics) NewAddsMetric(string) workqueue.CounterMetric                 { return nopMetric{} }
-func (noMetrics) NewLatencyMetric(string) workqueue.HistogramMetric            { return nopMetric{} }
-func (noMetrics) NewWorkDurationMetric(string) workqueue.HistogramMetric       { return nopMetric{} }
-func (noMetrics) NewUnfinishedWorkSecondsMetric(string) workqueue.SettableGaugeMetric { return nopMetric{} }
+func (noMetrics) NewDepthMetric(string) workqueue.GaugeMetric            { return nopMetric{} }
+func (noMetrics) NewAddsMetric(string) workqueue.CounterMetric           { return nopMetric{} }
+func (noMetrics) NewLatencyMetric(string) workqueue.HistogramMetric      { return nopMetric{} }
+func (noMetrics) NewWorkDurationMetric(string) workqueue.HistogramMetric { return nopMetric{} }
+func (noMetrics) NewUnfinishedWorkSecondsMetric(string) workqueue.SettableGaugeMetric {
+	return nopMetric{}
+}
 func (noMetrics) NewLongestRunningProcessorSecondsMetric(string) workqueue.SettableGaugeMetric {
 	return nopMetric{}
 }

@@ -81,6 +81,7 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 	if pa.cfg.DryRun {
 		if d.Rescale {
 			log.Info("Dry run: would rescale", "from", d.Current, "to", d.Desired, "reason", d.Reason, "message", d.Message)
+			pa.event(w, corev1.EventTypeNormal, ReasonDryRunRescale, fmt.Sprintf("New size: %d; reason: %s (dry run: not applied)", d.Desired, rescaleReason(d)))
 		}
 		return false, syncErr
 	}
@@ -101,6 +102,9 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 	}
 	return false, syncErr
 }
+
+// ReasonDryRunRescale is the Event reason of a rescale a dry run did not apply.
+const ReasonDryRunRescale = "DryRunRescale"
 
 // report emits the Events of a decision that do not depend on the write:
 // the selector problem, each failed metric, and a failed computation.
