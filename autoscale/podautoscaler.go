@@ -139,18 +139,10 @@ func (pa *PodAutoscaler) Run(ctx context.Context) error {
 	ctx = logr.NewContext(ctx, log)
 	defer pa.queue.ShutDown()
 	defer pa.rec.start(pa.cfg.Clients.Kube, "horizontal-pod-autoscaler")()
-	pa.podFactory.Start(ctx.Done())
-	if pa.hpaFactory != nil {
-		pa.hpaFactory.Start(ctx.Done())
+	defer pa.stopInformers()
+	if err := pa.startInformers(ctx); err != nil {
+		return err
 	}
-	defer pa.podFactory.Shutdown()
-	if pa.hpaFactory != nil {
-		defer pa.hpaFactory.Shutdown()
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), pa.synced...) {
-		return fmt.Errorf("autoscale: informer caches did not sync: %w", ctx.Err())
-	}
-	pa.running.Store(true)
 	log.Info("Starting pod autoscaler", "workers", pa.cfg.Workers, "syncPeriod", pa.cfg.HPA.SyncPeriod, "dryRun", pa.cfg.DryRun,
 		"namespace", pa.cfg.Namespace, "targets", len(pa.targets))
 	for key := range pa.targets {
@@ -166,6 +158,31 @@ func (pa *PodAutoscaler) Run(ctx context.Context) error {
 	log.Info("Stopped pod autoscaler")
 	return nil
 }
+
+// startInformers starts the informers and waits for their caches; from
+// then on syncs read pods and HPAs from the caches.
+func (pa *PodAutoscaler) startInformers(ctx context.Context) error {
+	pa.podFactory.Start(ctx.Done())
+	if pa.hpaFactory != nil {
+		pa.hpaFactory.Start(ctx.Done())
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), pa.synced...) {
+		return fmt.Errorf("autoscale: informer caches did not sync: %w", ctx.Err())
+	}
+	pa.running.Store(true)
+	return nil
+}
+
+func (pa *PodAutoscaler) stopInformers() {
+	pa.podFactory.Shutdown()
+	if pa.hpaFactory != nil {
+		pa.hpaFactory.Shutdown()
+	}
+}
+
+// HasSynced reports whether Run's informer caches have synced (a
+// readiness check); syncs before that read from the API.
+func (pa *PodAutoscaler) HasSynced() bool { return pa.running.Load() }
 
 func (pa *PodAutoscaler) logger(ctx context.Context) logr.Logger {
 	if pa.cfg.Logger.GetSink() != nil {
