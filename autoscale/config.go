@@ -67,6 +67,8 @@ type Clients struct {
 	Custom customclient.CustomMetricsClient
 	// External is the external.metrics.k8s.io client.
 	External externalclient.ExternalMetricsClient
+
+	refresh func() // drops cached discovery (ClientsForConfig)
 }
 
 // Target is a programmatic target: a scale target driven by an HPA spec

@@ -150,6 +150,7 @@ func (cs *CronScaler) Run(ctx context.Context) error {
 	ctx = logr.NewContext(ctx, log)
 	defer cs.queue.ShutDown()
 	defer cs.rec.start(cs.cfg.Clients.Kube, "cron-scaler")()
+	cs.cfg.Clients.refreshDiscovery(ctx)
 	log.Info("Starting cron scaler", "targets", len(cs.targets), "dryRun", cs.cfg.DryRun)
 	for key := range cs.targets {
 		cs.queue.Add(key)

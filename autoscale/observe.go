@@ -32,6 +32,7 @@ type observation struct {
 	in       podscale.Input
 	rec      Recommendation
 	selErr   error // the selector problem, for its event
+	specErr  error // the spec could not be converted
 	scaledTo bool
 }
 
@@ -59,8 +60,9 @@ func (pa *PodAutoscaler) observe(ctx context.Context, w *work, e *entry, registe
 	if !w.scheduleOnly {
 		spec, err := hpa.SpecFromV2(*w.spec)
 		if err != nil {
-			// Validation failed: podscale reports it as EvalErr through hpa.Evaluate.
-			spec = hpa.Spec{MaxReplicas: -1}
+			// hpa.Evaluate refuses this stand-in, so podscale holds the
+			// count (bounds still apply); decide reports the real error.
+			spec, o.specErr = hpa.Spec{MaxReplicas: -1}, err
 		}
 		in.Spec = &spec
 		pa.observePods(ctx, o, register)
@@ -236,6 +238,12 @@ func (pa *PodAutoscaler) decide(o *observation, st *hpa.State) (Recommendation, 
 	d, err := podscale.Decide(o.in, st)
 	if err != nil {
 		return o.rec, err
+	}
+	if o.specErr != nil {
+		d.EvalErr = o.specErr
+		if d.Reason == podscale.ReasonFailedCompute {
+			d.Message = fmt.Sprintf("the HPA could not be evaluated: %v", o.specErr)
+		}
 	}
 	o.rec.Decision = d
 	return o.rec, nil

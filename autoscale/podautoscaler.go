@@ -140,6 +140,7 @@ func (pa *PodAutoscaler) Run(ctx context.Context) error {
 	defer pa.queue.ShutDown()
 	defer pa.rec.start(pa.cfg.Clients.Kube, "horizontal-pod-autoscaler")()
 	defer pa.stopInformers()
+	pa.cfg.Clients.refreshDiscovery(ctx)
 	if err := pa.startInformers(ctx); err != nil {
 		return err
 	}

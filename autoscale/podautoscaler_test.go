@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/kscale/kscale/autoscale"
@@ -422,3 +423,13 @@ func TestRunSyncsEachHPAOncePerPeriod(t *testing.T) {
 }
 
 func qty(s string) *resourceQuantity { q := mustParse(s); return &q }
+
+func TestClientsForConfig(t *testing.T) {
+	c, err := autoscale.ClientsForConfig(&rest.Config{Host: "https://127.0.0.1:1"})
+	if err != nil || c.Kube == nil || c.Scale == nil || c.Mapper == nil || c.Resource == nil || c.Custom == nil || c.External == nil {
+		t.Fatalf("ClientsForConfig = %+v, %v", c, err)
+	}
+	if _, err := autoscale.ClientsForConfig(&rest.Config{Host: "::not a url"}); err == nil {
+		t.Fatal("a bad host was accepted")
+	}
+}
