@@ -163,6 +163,9 @@ func (c *PodAutoscalerConfig) check() error {
 		case t.ScheduleOnly && t.Schedule == nil:
 			errs = append(errs, fmt.Errorf("targets[%d]: scheduleOnly needs a schedule", i))
 		}
+		if err := checkPolicy(t.Policy); err != nil {
+			errs = append(errs, fmt.Errorf("targets[%d].policy: %w", i, err))
+		}
 		seen[k] = true
 		if !t.ScheduleOnly {
 			s, err := hpa.SpecFromV2(t.Spec)

@@ -33,6 +33,7 @@ type observation struct {
 	rec      Recommendation
 	selErr   error // the selector problem, for its event
 	specErr  error // the spec could not be converted
+	schedErr error // the HPA's schedule annotations are refused
 	scaledTo bool
 }
 
@@ -69,7 +70,7 @@ func (pa *PodAutoscaler) observe(ctx context.Context, w *work, e *entry, registe
 	}
 	sched, policy := w.sched, w.policy
 	if w.hpaObj != nil {
-		sched, policy = pa.hpaSchedule(w.hpaObj, e)
+		sched, policy, o.schedErr = pa.hpaSchedule(w.hpaObj, e)
 	}
 	if sched != nil {
 		st := sched.At(now)
@@ -213,7 +214,9 @@ func (pa *PodAutoscaler) ambiguous(w *work, sel labels.Selector, pods []*corev1.
 }
 
 // hpaSchedule compiles the HPA's schedule annotation, cached by its text.
-func (pa *PodAutoscaler) hpaSchedule(obj *autoscalingv2.HorizontalPodAutoscaler, e *entry) (*schedule.Schedule, schedule.Policy) {
+// A schedule or policy that does not check is refused whole (the HPA then
+// runs without a schedule) and reported.
+func (pa *PodAutoscaler) hpaSchedule(obj *autoscalingv2.HorizontalPodAutoscaler, e *entry) (*schedule.Schedule, schedule.Policy, error) {
 	text := obj.Annotations[AnnotationSchedule]
 	if text != e.schedText || (text != "" && e.sched == nil && e.schedErr == nil) {
 		e.schedText, e.sched, e.schedErr = text, nil, nil
@@ -226,7 +229,22 @@ func (pa *PodAutoscaler) hpaSchedule(obj *autoscalingv2.HorizontalPodAutoscaler,
 			}
 		}
 	}
-	return e.sched, schedule.Policy(obj.Annotations[AnnotationSchedulePolicy])
+	if e.schedErr != nil || e.sched == nil {
+		return nil, "", e.schedErr
+	}
+	policy := schedule.Policy(obj.Annotations[AnnotationSchedulePolicy])
+	if err := checkPolicy(policy); err != nil {
+		return nil, "", fmt.Errorf("annotation %s: %w", AnnotationSchedulePolicy, err)
+	}
+	return e.sched, policy, nil
+}
+
+func checkPolicy(p schedule.Policy) error {
+	switch p {
+	case "", schedule.PolicyClamp, schedule.PolicyFloor, schedule.PolicyCeiling, schedule.PolicyOverride:
+		return nil
+	}
+	return fmt.Errorf("unknown policy %q (want Clamp, Floor, Ceiling or Override)", p)
 }
 
 func reference(w *work) string {

@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -431,5 +433,69 @@ func TestClientsForConfig(t *testing.T) {
 	}
 	if _, err := autoscale.ClientsForConfig(&rest.Config{Host: "::not a url"}); err == nil {
 		t.Fatal("a bad host was accepted")
+	}
+}
+
+// An HPA's schedule annotation bounds its recommendation; a bad one is
+// refused whole and reported, and the HPA runs on its metrics alone.
+func TestHPAScheduleAnnotation(t *testing.T) {
+	spec := `{"timeZone":"Europe/Berlin","rules":[{"name":"office","start":"0 8 * * 1-5","end":"0 18 * * 1-5","bounds":{"min":7}}]}`
+	for _, tc := range []struct {
+		name, schedule, policy string
+		want                   int32
+		event                  string
+	}{
+		{"floor", spec, "", 7, "Normal SuccessfulRescale New size: 7"},
+		{"ceiling policy ignores the floor", spec, "Ceiling", 4, "Normal SuccessfulRescale New size: 4"},
+		{"bad policy", spec, "Sometimes", 4, "Warning FailedSchedule"},
+		{"bad schedule", `{"rules":[{"name":"x","cron":"TZ=UTC 0 8 * * *"}]}`, "", 4, "Warning FailedSchedule"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := cpuHPA("web")
+			h.Annotations = map[string]string{autoscale.AnnotationSchedule: tc.schedule, autoscale.AnnotationSchedulePolicy: tc.policy}
+			e := newEnv(t, 2, h)
+			e.cpu = 900
+			if err := syncKey(t, newPA(t, e), ns+"/web"); err != nil {
+				t.Fatal(err)
+			}
+			if e.current() != tc.want {
+				t.Fatalf("replicas %d, want %d", e.current(), tc.want)
+			}
+			if ev := e.drain(); !hasEvent(ev, tc.event) {
+				t.Fatalf("events = %q", ev)
+			}
+		})
+	}
+}
+
+func TestPrometheusMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, 2, cpuHPA("web"))
+	e.cpu = 900
+	pa := newPA(t, e, func(c *autoscale.PodAutoscalerConfig) { c.Registerer = reg })
+	if err := syncKey(t, pa, ns+"/web"); err != nil {
+		t.Fatal(err)
+	}
+	// A second controller on the same registry reuses the collectors.
+	if _, err := autoscale.NewCronScaler(autoscale.CronScalerConfig{Clients: e.clients(), Registerer: reg}); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP kscale_autoscale_decisions_total Decisions per reason (upstream's condition reasons, or the schedule's).
+# TYPE kscale_autoscale_decisions_total counter
+kscale_autoscale_decisions_total{controller="podautoscaler",reason="MetricRecommendation",rescale="true"} 1
+# HELP kscale_autoscale_desired_replicas The replica count decided at the last sync.
+# TYPE kscale_autoscale_desired_replicas gauge
+kscale_autoscale_desired_replicas{controller="podautoscaler",key="shop/web"} 4
+# HELP kscale_autoscale_current_replicas The target's replica count (scale.spec.replicas) at the last sync.
+# TYPE kscale_autoscale_current_replicas gauge
+kscale_autoscale_current_replicas{controller="podautoscaler",key="shop/web"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "kscale_autoscale_decisions_total",
+		"kscale_autoscale_desired_replicas", "kscale_autoscale_current_replicas"); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(reg, "kscale_autoscale_reconcile_duration_seconds"); n != 2 { // one per controller
+		t.Fatalf("latency series: %d", n)
 	}
 }

@@ -41,9 +41,6 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 		log.Error(err, "Could not load the saved state; starting from an empty one")
 		pa.m.failed("state")
 	}
-	if e.schedErr != nil {
-		pa.event(w, corev1.EventTypeWarning, "FailedSchedule", e.schedErr.Error())
-	}
 	o, err := pa.observe(ctx, w, e, true)
 	if err != nil {
 		pa.m.failed("scale")
@@ -103,12 +100,19 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 	return false, syncErr
 }
 
+// ReasonFailedSchedule is the Event reason of an HPA schedule annotation
+// that was refused (the HPA then runs without it).
+const ReasonFailedSchedule = "FailedSchedule"
+
 // ReasonDryRunRescale is the Event reason of a rescale a dry run did not apply.
 const ReasonDryRunRescale = "DryRunRescale"
 
 // report emits the Events of a decision that do not depend on the write:
 // the selector problem, each failed metric, and a failed computation.
 func (pa *PodAutoscaler) report(w *work, o *observation, d *podscale.Decision) {
+	if o.schedErr != nil {
+		pa.event(w, corev1.EventTypeWarning, ReasonFailedSchedule, o.schedErr.Error())
+	}
 	if o.selErr != nil {
 		reason := string(hpa.ReasonInvalidSelector)
 		switch {
