@@ -195,8 +195,14 @@ func TestMetricsUnavailable(t *testing.T) {
 		h := e.hpa(t, "web")
 		wantCondition(t, h, autoscalingv2.ScalingActive, corev1.ConditionFalse, "FailedGetResourceMetric")
 		ev := e.drain()
-		if !hasEvent(ev, "Warning FailedGetResourceMetric") || !hasEvent(ev, "Warning FailedComputeMetricsReplicas") {
+		if !hasEvent(ev, "Warning FailedGetResourceMetric") || !hasEvent(ev, "Warning FailedComputeMetricsReplicas invalid metrics (1 invalid out of 1)") {
 			t.Fatalf("events = %q", ev)
+		}
+		// As upstream, the event carries the error the condition's message wraps.
+		for _, c := range h.Status.Conditions {
+			if c.Reason == "FailedGetResourceMetric" && !hasEvent(ev, "Warning FailedGetResourceMetric "+strings.TrimPrefix(c.Message, "the HPA was unable to compute the replica count: ")) {
+				t.Fatalf("condition message %q, events %q", c.Message, ev)
+			}
 		}
 		if len(e.updates) != 0 {
 			t.Fatalf("scaled on no metrics: %v", e.updates)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-logr/logr"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -94,11 +95,14 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 		pa.m.failed("state")
 		syncErr = errors.Join(syncErr, fmt.Errorf("failed to persist the state of %s: %w", key, err))
 	}
-	if syncErr == nil && d.HPA != nil && d.HPA.Err != nil {
-		syncErr = d.HPA.Err // upstream's reconcile returns the metric error too
+	if syncErr == nil && d.HPA != nil && d.HPA.Err != nil { // upstream's reconcile returns the metric error too
+		syncErr = fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %w", reference(w), d.HPA.Err)
 	}
 	return false, syncErr
 }
+
+// unableToCompute prefixes upstream's ScalingActive=False metric messages.
+const unableToCompute = "the HPA was unable to compute the replica count: "
 
 // ReasonFailedSchedule is the Event reason of an HPA schedule annotation
 // that was refused (the HPA then runs without it).
@@ -132,12 +136,12 @@ func (pa *PodAutoscaler) report(w *work, o *observation, d *podscale.Decision) {
 	}
 	for _, p := range d.HPA.Proposals {
 		if p.Err != nil && !errors.Is(p.Err, errNotFetched) {
-			pa.event(w, corev1.EventTypeWarning, string(p.Reason), p.Err.Error())
+			// Upstream's event carries the error its condition message wraps.
+			pa.event(w, corev1.EventTypeWarning, string(p.Reason), strings.TrimPrefix(p.Message, unableToCompute))
 		}
 	}
 	if d.HPA.Stopped && d.HPA.Err != nil && o.selErr == nil {
-		pa.event(w, corev1.EventTypeWarning, "FailedComputeMetricsReplicas",
-			fmt.Sprintf("failed to compute desired number of replicas based on listed metrics for %s: %v", reference(w), d.HPA.Err))
+		pa.event(w, corev1.EventTypeWarning, "FailedComputeMetricsReplicas", d.HPA.Err.Error())
 	}
 }
 
