@@ -264,7 +264,11 @@ func (cs *CronScaler) Sync(ctx context.Context, key string) (CronDecision, error
 		}
 		cs.event(obj, corev1.EventTypeNormal, c.Reason, c.Message)
 	}
-	cs.m.decided(key, p.Reason, p.Rescale || len(p.HPAs) > 0, current, p.Desired)
+	if len(hpas) > 0 {
+		cs.m.counted(p.Reason, len(p.HPAs) > 0)
+	} else {
+		cs.m.decided(key, p.Reason, p.Rescale, current, p.Desired)
+	}
 	log.V(2).Info("Cron synced", "rule", st.Rule, "bounds", st.Bounds.String(), "reason", p.Reason, "message", p.Message,
 		"next", st.Next, "requeueAfter", p.RequeueAfter, "dryRun", cs.cfg.DryRun)
 	return d, errors.Join(errs...)

@@ -72,13 +72,19 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 }
 
 func (m *metrics) decided(key, reason string, rescale bool, current, desired int32) {
+	m.counted(reason, rescale)
+	m.current.WithLabelValues(key).Set(float64(current))
+	m.desired.WithLabelValues(key).Set(float64(desired))
+}
+
+// counted counts a decision without replica gauges (a cron target whose
+// HPA is bounded has no count of its own to report).
+func (m *metrics) counted(reason string, rescale bool) {
 	r := "false"
 	if rescale {
 		r = "true"
 	}
 	m.decisions.WithLabelValues(reason, r).Inc()
-	m.current.WithLabelValues(key).Set(float64(current))
-	m.desired.WithLabelValues(key).Set(float64(desired))
 }
 
 func (m *metrics) failed(stage string) { m.errs.WithLabelValues(stage).Inc() }

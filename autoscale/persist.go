@@ -86,6 +86,9 @@ func decodeState(text string) (hpa.State, error) {
 // an annotation on the HPA (a merge patch of that one key), or in the
 // Target's ConfigMap.
 func (pa *PodAutoscaler) save(ctx context.Context, w *work, e *entry) error {
+	if !e.loaded {
+		return nil // the saved state could not be read: do not write over it
+	}
 	b, err := json.Marshal(e.state)
 	if err != nil {
 		return err
