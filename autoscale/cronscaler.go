@@ -176,6 +176,9 @@ func (cs *CronScaler) worker(ctx context.Context) {
 		if err != nil {
 			logr.FromContextOrDiscard(ctx).Error(err, "Cron sync failed", "key", key)
 			cs.queue.AddRateLimited(key)
+			if d.RequeueAfter > 0 { // a long backoff must not skip a transition
+				cs.queue.AddAfter(key, d.RequeueAfter)
+			}
 		} else {
 			cs.queue.Forget(key)
 			cs.queue.AddAfter(key, d.RequeueAfter)
