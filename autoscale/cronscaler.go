@@ -245,6 +245,7 @@ func (cs *CronScaler) Sync(ctx context.Context, key string) (CronDecision, error
 	if p.Rescale {
 		if cs.cfg.DryRun {
 			log.Info("Dry run: would rescale", "from", current, "to", p.Desired, "rule", st.Rule)
+			cs.event(regarding, corev1.EventTypeNormal, ReasonDryRunRescale, p.Message+" (dry run: not applied)")
 		} else if err := cs.rescale(ctx, t, gr, st); err != nil {
 			cs.m.failed("scale")
 			cs.event(regarding, corev1.EventTypeWarning, "FailedRescale", fmt.Sprintf("%s; error: %v", p.Message, err))
@@ -257,6 +258,7 @@ func (cs *CronScaler) Sync(ctx context.Context, key string) (CronDecision, error
 		obj := hpaNamed(hpas, c.Name)
 		if cs.cfg.DryRun {
 			log.Info("Dry run: would bound HPA", "hpa", c.Name, "bounds", c.Bounds.String(), "restore", c.Restore)
+			cs.event(obj, corev1.EventTypeNormal, c.Reason, c.Message+" (dry run: not applied)")
 			continue
 		}
 		if err := cs.boundHPA(ctx, t.Namespace, c); err != nil {

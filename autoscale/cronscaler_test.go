@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -180,6 +181,9 @@ func TestCronScalerErrors(t *testing.T) {
 		}
 		if w := e.writes(); len(w) != 0 {
 			t.Fatalf("dry run wrote %v", w)
+		}
+		if ev := e.drain(); !hasEvent(ev, "Normal BoundedHPA") || !strings.Contains(ev[0], "dry run") {
+			t.Fatalf("events = %q", ev)
 		}
 	})
 	t.Run("bad config", func(t *testing.T) {
