@@ -106,7 +106,9 @@ type PodAutoscalerConfig struct {
 	Clients Clients
 	// HPA holds --horizontal-pod-autoscaler-sync-period (15s), -tolerance
 	// (0.1), -downscale-stabilization (5m), -cpu-initialization-period
-	// (5m), -initial-readiness-delay (30s) and the feature gates.
+	// (5m), -initial-readiness-delay (30s) and the feature gates. The zero
+	// value is hpa.DefaultConfig(); to change a setting, start from
+	// hpa.DefaultConfig() and change it. A zero SyncPeriod is 15s.
 	HPA hpa.Config
 	// Namespace limits the HPAs and pods watched; "" is every namespace.
 	Namespace string
@@ -138,6 +140,7 @@ type PodAutoscalerConfig struct {
 
 func (c *PodAutoscalerConfig) check() error {
 	var errs []error
+	c.HPA = withHPADefaults(c.HPA)
 	if c.Clients.Kube == nil {
 		errs = append(errs, errors.New("clients.kube is required"))
 	}
@@ -189,14 +192,16 @@ func (c *PodAutoscalerConfig) check() error {
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
-	c.HPA = withHPADefaults(c.HPA)
 	return nil
 }
 
-// withHPADefaults fills the zero fields of c with upstream's defaults
-// (hpa.DefaultConfig), keeping the gates as set.
+// withHPADefaults makes the zero Config hpa.DefaultConfig() and a zero
+// sync period upstream's.
 func withHPADefaults(c hpa.Config) hpa.Config {
 	d := hpa.DefaultConfig()
+	if c == (hpa.Config{}) {
+		return d
+	}
 	if c.SyncPeriod <= 0 {
 		c.SyncPeriod = d.SyncPeriod
 	}

@@ -14,8 +14,9 @@ var ErrInvalidInput = errors.New("invalid pod-scaling input")
 
 // Input is everything one sync decides from.
 type Input struct {
-	// Config is the controller's --horizontal-pod-autoscaler-* settings; zero
-	// fields take hpa's defaults.
+	// Config is the controller's --horizontal-pod-autoscaler-* settings,
+	// passed to hpa.Evaluate as is; the zero Config stands for
+	// hpa.DefaultConfig().
 	Config hpa.Config
 	// Spec is the HPA spec; nil means no metric-driven scaling (a target
 	// driven by its schedule only).
@@ -89,6 +90,9 @@ type Decision struct {
 func Decide(in Input, st *hpa.State) (Decision, error) {
 	if err := check(&in, st); err != nil {
 		return Decision{}, err
+	}
+	if in.Config == (hpa.Config{}) {
+		in.Config = hpa.DefaultConfig()
 	}
 	obs := &in.Observation
 	d := Decision{Current: obs.SpecReplicas, Recommended: obs.SpecReplicas, Reason: ReasonNoSpec,

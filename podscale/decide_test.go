@@ -53,7 +53,7 @@ func cond(t *testing.T, r *hpa.Result, typ hpa.ConditionType) hpa.Condition {
 func TestDecideWithoutBoundsIsEvaluate(t *testing.T) {
 	for _, usage := range []int64{100, 500, 900, -1} {
 		var st1, st2 hpa.State
-		want, err := hpa.Evaluate(hpa.Config{}, *cpuSpec(nil), observe(4, usage), &st1)
+		want, err := hpa.Evaluate(hpa.DefaultConfig(), *cpuSpec(nil), observe(4, usage), &st1)
 		if err != nil {
 			t.Fatal(err)
 		}
