@@ -138,7 +138,7 @@ func (pa *PodAutoscaler) saveConfigMap(ctx context.Context, w *work, text string
 // writeStatus applies mutate to the HPA's status and writes it through the
 // status subresource when it changed (as upstream's updateStatusIfNeeded),
 // re-reading the HPA on a conflict.
-func (pa *PodAutoscaler) writeStatus(ctx context.Context, w *work, mutate func(*autoscalingv2.HorizontalPodAutoscalerStatus)) error {
+func (pa *PodAutoscaler) writeStatus(ctx context.Context, w *work, mutate func(*autoscalingv2.HorizontalPodAutoscaler)) error {
 	if w.hpaObj == nil || pa.cfg.DryRun {
 		return nil
 	}
@@ -146,7 +146,7 @@ func (pa *PodAutoscaler) writeStatus(ctx context.Context, w *work, mutate func(*
 	obj := w.hpaObj
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		next := obj.DeepCopy()
-		mutate(&next.Status)
+		mutate(next)
 		if equality.Semantic.DeepEqual(next.Status, obj.Status) {
 			return nil
 		}

@@ -46,8 +46,8 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 	if err != nil {
 		pa.m.failed("scale")
 		pa.event(w, corev1.EventTypeWarning, string(hpa.ReasonFailedGetScale), errors.Unwrap(err).Error())
-		if serr := pa.writeStatus(ctx, w, func(st *autoscalingv2.HorizontalPodAutoscalerStatus) {
-			setCondition(st, *o.rec.Failure, start)
+		if serr := pa.writeStatus(ctx, w, func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			setCondition(&h.Status, *o.rec.Failure, start)
 		}); serr != nil {
 			pa.m.failed("status")
 		}
@@ -84,8 +84,8 @@ func (pa *PodAutoscaler) Sync(ctx context.Context, key string) (gone bool, err e
 		return false, syncErr
 	}
 	if d.HPA != nil {
-		if err := pa.writeStatus(ctx, w, func(st *autoscalingv2.HorizontalPodAutoscalerStatus) {
-			hpa.ApplyStatus(st, *w.spec, *d.HPA, o.now)
+		if err := pa.writeStatus(ctx, w, func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			hpa.ApplyStatus(&h.Status, h.Spec, *d.HPA, o.now)
 		}); err != nil {
 			pa.m.failed("status")
 			syncErr = errors.Join(syncErr, fmt.Errorf("failed to update status of %s: %w", key, err))
