@@ -506,3 +506,39 @@ kscale_autoscale_current_replicas{controller="podautoscaler",key="shop/web"} 2
 		t.Fatalf("latency series: %d", n)
 	}
 }
+
+// The plumbing loses nothing: for a range of usages and replica counts,
+// Recommend's decision is hpa.Evaluate's on the same objects converted
+// with hpa's own converters.
+func TestRecommendMatchesEvaluate(t *testing.T) {
+	for replicas := int32(1); replicas <= 6; replicas++ {
+		for cpu := int64(50); cpu <= 1500; cpu += 145 {
+			e := newEnv(t, replicas, cpuHPA("web"))
+			e.cpu = cpu
+			pa := newPA(t, e)
+			r, err := pa.Recommend(t.Context(), ns+"/web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := e.hpa(t, "web")
+			spec, err := hpa.SpecFromV2(h.Spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			podList, _ := e.kube.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{})
+			pods := hpa.PodsFromV1(podList.Items)
+			pm, _ := e.res.MetricsV1beta1().PodMetricses(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=web"})
+			in := hpa.Input{Now: t0, Namespace: ns, SpecReplicas: replicas, StatusReplicas: replicas, Pods: pods,
+				Metrics: []hpa.MetricInput{{Samples: hpa.PodSamplesFromMetrics(pods, pm.Items, hpa.ResourceCPU, "")}}}
+			var st hpa.State
+			want, err := hpa.Evaluate(hpa.DefaultConfig(), spec, in, &st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Decision.HPA; got == nil || got.DesiredReplicas != want.DesiredReplicas || got.Rescale != want.Rescale ||
+				fmt.Sprint(got.Conditions) != fmt.Sprint(want.Conditions) {
+				t.Fatalf("%d pods at %dm: Recommend %+v, Evaluate %+v", replicas, cpu, got, want)
+			}
+		}
+	}
+}
