@@ -32,7 +32,8 @@
 //     (an invalid spec: Decision.EvalErr).
 //   - Bounds, when set, are applied with schedule.Compose under the Policy
 //     (Clamp when empty), also when the HPA stopped: a schedule's floor holds
-//     while metrics are down.
+//     while metrics are down, and raises a target scaled to zero by hand
+//     (which pauses the HPA, as upstream).
 //   - When the schedule changed the count, the HPA status says so:
 //     status.desiredReplicas is the final count, ScalingLimited is True with
 //     the schedule's reason (ScheduleFloor, ScheduleCeiling or
