@@ -2,10 +2,16 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet fmt-check unit cover bench fuzz
+.PHONY: test vet fmt-check unit short cover bench fuzz testcluster
 
-## test: formatting check, go vet, and every test (with fuzz seed corpora) under the race detector.
-test: fmt-check vet unit
+# The end-to-end tests start a real control plane (internal/testcluster); a package's whole run
+# can take several minutes, beyond go test's default 10m timeout on a busy 2-core machine.
+TEST_TIMEOUT ?= 30m
+
+## test: formatting check, go vet, the control plane's binaries, then every test (with fuzz seed
+## corpora) under the race detector. The binaries are built before go test starts, so a cold
+## build (see README, Tests) never counts against the test timeout.
+test: fmt-check vet testcluster unit
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -15,7 +21,17 @@ vet:
 	$(GO) vet $(PKGS)
 
 unit:
-	$(GO) test -race $(PKGS)
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+
+## short: the quick loop: every test except those needing the control plane.
+short:
+	$(GO) test -short $(PKGS)
+
+## testcluster: build (or find in the cache) the binaries of internal/testcluster's control plane:
+## kube-apiserver, kube-scheduler, kube-controller-manager, etcd, kwok, metrics-server.
+## The cache is $$KSCALE_TESTCLUSTER_DIR, else $$XDG_CACHE_HOME/kscale/testcluster, else ~/.cache/kscale/testcluster.
+testcluster:
+	$(GO) run ./internal/testcluster/cmd/build
 
 ## cover: per-package statement coverage.
 cover:
