@@ -23,11 +23,12 @@ func cronAt(t time.Time, loc *time.Location) string {
 	return fmt.Sprintf("%d %d * * *", l.Minute(), l.Hour())
 }
 
-// A schedule in Asia/Kolkata (UTC+05:30): a window holding exactly 3
-// replicas from T1 to T3. The scaler changes replicas at T1, not before;
-// stopped across T1... (see steps); then an HPA created on the target is
-// bounded to 3..3 instead of its replicas being written, and restored to
-// its own 1..10 when the window closes.
+// A schedule in Asia/Kolkata (UTC+05:30): exactly 3 replicas from T1 to
+// T2, exactly 4 from T2 to T3. The scaler changes replicas at T1, not
+// before; stopped across T2, it applies the rule in force (4) when it
+// restarts; an HPA then created on the target is bounded to 4..4 instead of
+// its replicas being written, and gets its own 1..10 back when the last
+// window closes at T3.
 func TestCronNonUTCCatchUpAndHPABounding(t *testing.T) {
 	c := testcluster.Shared(t)
 	ns := c.Namespace(t)
