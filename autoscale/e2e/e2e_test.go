@@ -1,7 +1,3 @@
-// Package e2e runs autoscale's controllers against a real control plane
-// (internal/testcluster): kube-apiserver, kube-scheduler,
-// kube-controller-manager, kwok nodes and metrics-server behind the
-// aggregation layer. Skipped under -short.
 package e2e_test
 
 import (
