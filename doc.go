@@ -16,6 +16,10 @@
 //     metric recommendation by an explicit policy. Entry points:
 //     schedule.New, (*schedule.Schedule).At, schedule.Compose.
 //
+//   - podscale: the decision of one pod-autoscaler sync (hpa.Evaluate
+//     composed with a schedule's bounds), shared by autoscale and
+//     simulate/cluster. Entry point: podscale.Decide.
+//
 //   - nodegroup: the contract between node autoscaling and clouds (NodeGroup,
 //     Provider, typed errors, templates), with nodegroup/fake and the
 //     contract suite nodegroup/nodegrouptest.
@@ -36,8 +40,10 @@
 //     wire-level emulators cloud/asg/asgtest and cloud/ess/esstest and the
 //     IAM/RAM policies they need.
 //
-// Planned (see the README): autoscale (controllers) and the other
-// examples/ (small binaries).
+//   - autoscale: client-go controllers — PodAutoscaler (a drop-in for the
+//     HPA controller, with state kept across restarts) and CronScaler.
+//
+// Planned (see the README): the other examples/ (small binaries).
 //
 // Pure packages take time, state and inputs as values: no client-go, no
 // goroutines, no wall clock, no globals. This package holds no code.

@@ -13,6 +13,7 @@ import (
 	"github.com/kscale/kscale/hpa"
 	"github.com/kscale/kscale/nodegroup"
 	"github.com/kscale/kscale/nodegroup/fake"
+	"github.com/kscale/kscale/podscale"
 	"github.com/kscale/kscale/schedule"
 	"github.com/kscale/kscale/simulate"
 	"github.com/kscale/kscale/simulate/autoscaler"
@@ -137,6 +138,9 @@ func (h *readyHeap) Pop() any {
 }
 
 type sim struct {
+	// onSync, set only by tests, sees every HPA sync: its input and state
+	// before the decision, then the decision once applied.
+	onSync  func(w *wl, in podscale.Input) func(podscale.Decision, error)
 	sc      *Scenario
 	opts    Options
 	total   int64
@@ -618,15 +622,10 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 		w.hot = w.util > float64(w.target)*(1+cfg.Tolerance)
 	} // else noteHPA sets it from the HPA's proposals
 
-	desired := w.replicas
+	in := hpa.Input{Now: now, SpecReplicas: w.replicas}
 	if w.hpaSpec != nil {
-		in := hpa.Input{Now: now, Namespace: "default", SpecReplicas: w.replicas, StatusReplicas: int32(len(w.pods)), Pods: w.hpods,
+		in = hpa.Input{Now: now, Namespace: "default", SpecReplicas: w.replicas, StatusReplicas: int32(len(w.pods)), Pods: w.hpods,
 			Metrics: s.fillMetrics(w, now, load, share)}
-		r, err := hpa.Evaluate(*cfg, *w.hpaSpec, in, &w.hstate)
-		if err == nil && !r.Stopped {
-			desired = r.DesiredReplicas
-		}
-		s.noteHPA(w, &r, err)
 	}
 	if w.sched != nil {
 		if s.now >= w.schedAt {
@@ -637,15 +636,27 @@ func (s *sim) syncWorkload(w *wl, cfg *hpa.Config) {
 				w.schedAt = int64(st.Next.Sub(s.sc.Start) / time.Second)
 			}
 		}
-		// The policy and bounds were validated when the scenario compiled.
-		if d, err := schedule.Compose(desired, w.bounds, w.policy); err == nil {
-			desired = d.Replicas
+	}
+	// The decision is podscale's, the same code autoscale.PodAutoscaler runs.
+	pin := podscale.Input{Config: *cfg, Spec: w.hpaSpec, Observation: in, Bounds: w.bounds, Policy: w.policy}
+	var done func(podscale.Decision, error)
+	if s.onSync != nil {
+		done = s.onSync(w, pin)
+	}
+	d, err := podscale.Decide(pin, &w.hstate)
+	if w.hpaSpec != nil && err == nil {
+		if d.HPA != nil {
+			s.noteHPA(w, d.HPA, nil)
+		} else {
+			s.noteHPA(w, nil, d.EvalErr)
 		}
 	}
-	if desired != w.replicas {
-		from := w.replicas
-		s.scaleTo(w, desired)
-		w.hstate.RecordRescale(w.behavior, now, from, desired)
+	if err == nil && d.Rescale {
+		s.scaleTo(w, d.Desired)
+		d.Succeeded(&w.hstate)
+	}
+	if done != nil {
+		done(d, err)
 	}
 }
 

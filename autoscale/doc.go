@@ -1,0 +1,88 @@
+// Package autoscale runs kscale's decisions against a Kubernetes cluster
+// with client-go: a pod autoscaler that can replace kube-controller-manager's
+// HPA controller, and a cron scaler for known peaks. The decisions are the
+// pure packages' (podscale, hpa, schedule); this package only reads, writes
+// and reports.
+//
+// # PodAutoscaler
+//
+// NewPodAutoscaler(PodAutoscalerConfig) builds it; Run(ctx) runs it.
+//
+//   - What it scales: autoscaling/v2 HorizontalPodAutoscaler objects (all,
+//     or those of one namespace and/or matching HPASelector), and
+//     programmatic Targets (an autoscaling/v2 spec plus an optional
+//     schedule, without an HPA object). Any kind with a /scale subresource:
+//     the scaleTargetRef's kind goes through the REST mapper, the count
+//     through the scale client.
+//   - What it reads: pods through a shared informer (the selector the scale
+//     reports), metrics through the k8s.io/metrics clients — metrics.k8s.io
+//     (Resource, ContainerResource), custom.metrics.k8s.io (Pods, Object),
+//     external.metrics.k8s.io (External). A missing client or API fails
+//     the metric with upstream's FailedGet…Metric condition.
+//   - What it decides: podscale.Decide — hpa.Evaluate with upstream's
+//     flags and defaults (sync period 15 s, tolerance 0.1, downscale
+//     stabilization 5 min, CPU initialization period 5 min, initial
+//     readiness delay 30 s), composed with the bounds of a schedule: a
+//     Target's, or an HPA's AnnotationSchedule (a schedule.Spec in JSON,
+//     policy in AnnotationSchedulePolicy). The simulator
+//     (simulate/cluster) calls the same function.
+//   - What it writes: the scale (retried on conflict while the target keeps
+//     the count the decision started from; a concurrent resize is not
+//     overwritten), the HPA status through the status subresource (only
+//     when it changed; conditions, currentMetrics, desiredReplicas,
+//     lastScaleTime, as hpa.ApplyStatus), Events with upstream's reasons
+//     (SuccessfulRescale, FailedRescale, FailedGetScale,
+//     FailedGetResourceMetric and the other metric reasons,
+//     FailedComputeMetricsReplicas, SelectorRequired, InvalidSelector,
+//     AmbiguousSelector), and the hpa.State.
+//   - Its queue is upstream's: every key waits exactly one sync period
+//     between two syncs (also after an error), a new HPA is first synced
+//     one period after it appears, and duplicate adds collapse.
+//   - Recommend(ctx, key) returns the decision a sync would make now and
+//     why, writing nothing and leaving the kept state as it was. Sync(ctx,
+//     key) runs one sync now, for callers that drive their own loop.
+//
+// # Where it departs from upstream
+//
+//   - The state (stabilization recommendations, scale events) survives a
+//     restart: it is saved after each sync that changed it, as the JSON
+//     annotation AnnotationState on the HPA (one merge patch) or in the
+//     ConfigMap StateConfigMapPrefix+name of a Target, and read back (size
+//     and values checked; a bad one is refused and replaced) on the first
+//     sync. Upstream forgets it, so after a restart it may scale up faster
+//     than the behavior allows. The cost is one extra write per HPA per
+//     sync in which the state changed — nearly every sync.
+//   - A schedule can bound the HPA's recommendation; when it changed the
+//     count, ScalingLimited carries its reason (ScheduleFloor, …).
+//   - Programmatic Targets and HPA objects are checked against each other
+//     for AmbiguousSelector, as upstream checks HPAs.
+//
+// # CronScaler
+//
+// NewCronScaler(CronScalerConfig) and Run(ctx). It applies a
+// schedule.Schedule to each CronTarget, level-triggered: every sync reads
+// the rule in force at the clock's now and requeues the target exactly at
+// the schedule's next transition (or after Resync, one minute, if sooner),
+// so a transition missed while the scaler was down is corrected by the
+// first sync after it (the rule in force now, never a replay). When an
+// autoscaling/v2 HPA's scaleTargetRef names the target (or the target is
+// an HPA, cronhpa-controller's HPA mode) the scaler does not write replicas:
+// it bounds the HPA's minReplicas/maxReplicas with the rule's and records
+// the HPA's own in AnnotationOriginalBounds, restoring them when no rule is
+// in force. CronTargetFromCronHPA imports cronhpa-controller objects.
+//
+// # Common
+//
+// One config struct per controller, zero fields meaning upstream's
+// defaults. Prometheus metrics go to the caller's Registerer
+// (kscale_autoscale_decisions_total by reason, _reconcile_duration_seconds,
+// _errors_total by stage, _current_replicas and _desired_replicas per key,
+// with a controller label); logs go through logr (klog's logger from the
+// context by default) with structured keys; Events through an
+// EventRecorder. DryRun computes and reports (Events, metrics, logs) and
+// writes nothing else. The clock is injected (k8s.io/utils/clock).
+//
+// It does not run leader election: run it under
+// k8s.io/client-go/tools/leaderelection when more than one replica runs.
+// It never imports cloud providers or examples.
+package autoscale
