@@ -43,6 +43,7 @@ func TestDifferential(t *testing.T) {
 	var agreeReplicas, agreeAll, skipped int
 	classes := map[string][]string{}
 	departures := map[string]int{}
+	reasons := map[string]int{} // coverage: how often upstream gave each reason
 	for i := range n {
 		seed := *firstSeed + int64(i)
 		s := Generate(seed, time.Now())
@@ -62,6 +63,14 @@ func TestDifferential(t *testing.T) {
 		for _, d := range deps {
 			departures[d]++
 		}
+		for _, c := range up.Status.Conditions {
+			if c.Status == "True" || c.Type != "ScaledToZero" {
+				reasons[c.Reason]++
+			}
+		}
+		if up.Rescale {
+			reasons["(rescale)"]++
+		}
 		diffs := Compare(up, ks)
 		if up.Status.DesiredReplicas == ks.Status.DesiredReplicas && up.Rescale == ks.Rescale && up.Scale == ks.Scale {
 			agreeReplicas++
@@ -77,6 +86,7 @@ func TestDifferential(t *testing.T) {
 	ran := n - skipped
 	pr, pa := 100*float64(agreeReplicas)/float64(ran), 100*float64(agreeAll)/float64(ran)
 	t.Logf("scenarios %d (skipped %d for δ ≥ 1s): replicas agree %.2f %% (%d), every field agrees %.2f %% (%d)", ran, skipped, pr, agreeReplicas, pa, agreeAll)
+	t.Logf("coverage (upstream reasons): %v", reasons)
 	for d, k := range departures {
 		t.Logf("documented departure %q: %d scenarios (counted as agreeing)", d, k)
 	}

@@ -7,10 +7,10 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	autoscalingapiv2 "k8s.io/kubernetes/pkg/apis/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	autoscalingapiv2 "k8s.io/kubernetes/pkg/apis/autoscaling/v2"
 	cmapi "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	emapi "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	metricsapi "k8s.io/metrics/pkg/apis/metrics/v1beta1"
@@ -46,9 +46,11 @@ type gen struct {
 	base time.Time
 }
 
-func (g *gen) p(x float64) bool         { return g.r.Float64() < x }
-func (g *gen) n(lo, hi int) int         { return lo + g.r.IntN(hi-lo+1) }
-func (g *gen) ago(maxSec int) time.Time { return g.base.Add(-time.Duration(g.n(0, maxSec)) * time.Second) }
+func (g *gen) p(x float64) bool { return g.r.Float64() < x }
+func (g *gen) n(lo, hi int) int { return lo + g.r.IntN(hi-lo+1) }
+func (g *gen) ago(maxSec int) time.Time {
+	return g.base.Add(-time.Duration(g.n(0, maxSec)) * time.Second)
+}
 func (g *gen) mt(t time.Time) metav1.Time {
 	return metav1.NewTime(t)
 }
