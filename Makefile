@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test vet fmt-check unit cover bench fuzz chromium
+.PHONY: test vet fmt-check unit cover bench fuzz chromium upstream-diff
 
 ## test: formatting check, go vet, and every test (with fuzz seed corpora) under the race detector.
 test: fmt-check vet unit
@@ -23,6 +23,11 @@ chromium:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
 	  else echo "chromium is missing and cannot be installed here: the HTML report test will be skipped"; fi; }
+
+## upstream-diff: the differential test of hpa against the real Kubernetes v1.37.2 HPA controller, in the
+## nested module internal/upstream (it builds k8s.io/kubernetes' controller packages; not part of `make test`).
+upstream-diff:
+	cd internal/upstream && $(GO) vet ./... && $(GO) test -race ./...
 
 ## cover: per-package statement coverage.
 cover:

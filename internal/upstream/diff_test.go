@@ -41,6 +41,7 @@ func TestDifferential(t *testing.T) {
 	ctrls := map[Flags]*Controller{}
 	var conv hpa.Converter // one for all scenarios: its cache is exercised too
 	var agreeReplicas, agreeAll, skipped int
+	var rawReplicas, rawAll int // before the documented departures are set aside
 	classes := map[string][]string{}
 	departures := map[string]int{}
 	reasons := map[string]int{} // coverage: how often upstream gave each reason
@@ -58,6 +59,12 @@ func TestDifferential(t *testing.T) {
 			continue
 		}
 		ks := Kscale(&conv, s)
+		if raw := Compare(up, ks); len(raw) == 0 {
+			rawAll++
+			rawReplicas++
+		} else if raw[0].Class != "replicas" {
+			rawReplicas++
+		}
 		var deps []string
 		up, deps = Departures(s, up, ks)
 		for _, d := range deps {
@@ -72,7 +79,13 @@ func TestDifferential(t *testing.T) {
 			reasons["(rescale)"]++
 		}
 		diffs := Compare(up, ks)
-		if up.Status.DesiredReplicas == ks.Status.DesiredReplicas && up.Rescale == ks.Rescale && up.Scale == ks.Scale {
+		if s.Absurd && len(diffs) > 0 {
+			// Upstream's int64 sums and int32 conversions wrap on such a
+			// sample; kscale saturates (README, "What exact means").
+			departures["absurd sample: upstream wraps, kscale saturates"]++
+			diffs = nil
+			agreeReplicas++
+		} else if up.Status.DesiredReplicas == ks.Status.DesiredReplicas && up.Rescale == ks.Rescale && up.Scale == ks.Scale {
 			agreeReplicas++
 		}
 		if len(diffs) == 0 {
@@ -86,6 +99,8 @@ func TestDifferential(t *testing.T) {
 	ran := n - skipped
 	pr, pa := 100*float64(agreeReplicas)/float64(ran), 100*float64(agreeAll)/float64(ran)
 	t.Logf("scenarios %d (skipped %d for δ ≥ 1s): replicas agree %.2f %% (%d), every field agrees %.2f %% (%d)", ran, skipped, pr, agreeReplicas, pa, agreeAll)
+	t.Logf("strictly, before setting aside the documented departures: replicas agree %.2f %%, every field %.2f %%",
+		100*float64(rawReplicas)/float64(ran), 100*float64(rawAll)/float64(ran))
 	t.Logf("coverage (upstream reasons): %v", reasons)
 	for d, k := range departures {
 		t.Logf("documented departure %q: %d scenarios (counted as agreeing)", d, k)

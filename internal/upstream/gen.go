@@ -84,6 +84,9 @@ func (g *gen) scenario(seed int64) *Scenario {
 	}
 	// Metrics.
 	nm := g.n(1, 3)
+	if g.p(0.03) {
+		nm = 0 // the API server's default (cpu at 80 %) applies
+	}
 	h := &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns, UID: types.UID(fmt.Sprintf("hpa-%d", seed)), ResourceVersion: "1",
 			Generation: int64(g.n(1, 9))},
@@ -211,6 +214,9 @@ func (g *gen) pod(seed int64, i int) *corev1.Pod {
 	if g.p(0.12) {
 		p.Spec.Resources = &corev1.ResourceRequirements{Requests: g.requests(g.p(0.8), g.p(0.6))}
 	}
+	if g.p(0.05) {
+		p.Spec.Overhead = g.requests(true, g.p(0.5))
+	}
 	switch x := g.r.Float64(); {
 	case x < 0.72:
 		p.Status.Phase = corev1.PodRunning
@@ -282,6 +288,26 @@ func (g *gen) resourceMetrics(s *Scenario) {
 		}
 		s.PodMetrics = append(s.PodMetrics, pm)
 	}
+	if len(s.PodMetrics) > 0 && g.p(0.03) {
+		d := *s.PodMetrics[g.r.IntN(len(s.PodMetrics))].DeepCopy()
+		for i := range d.Containers {
+			d.Containers[i].Usage[corev1.ResourceCPU] = g.qty(int64(g.n(0, 1500)), false)
+		}
+		s.PodMetrics = append(s.PodMetrics, d) // listed twice: the last one wins upstream
+	}
+	if len(s.PodMetrics) > 0 && g.p(0.02) {
+		m := &s.PodMetrics[g.r.IntN(len(s.PodMetrics))]
+		if len(m.Containers) > 0 {
+			m.Containers[0].Usage[corev1.ResourceCPU] = resource.MustParse("9e15") // absurdly large
+			s.Absurd = true
+		}
+	}
+	if len(s.PodMetrics) > 0 && g.p(0.03) {
+		m := &s.PodMetrics[g.r.IntN(len(s.PodMetrics))]
+		if len(m.Containers) > 0 {
+			m.Containers[0].Usage[corev1.ResourceCPU] = resource.MustParse("50000") // large but sane: 50 000 cores
+		}
+	}
 	if g.p(0.05) {
 		s.PodMetrics = append(s.PodMetrics, metricsapi.PodMetrics{ObjectMeta: metav1.ObjectMeta{Name: "stranger", Namespace: ns, Labels: map[string]string{"app": "web"}},
 			Timestamp: g.mt(g.ago(60)), Window: metav1.Duration{Duration: 30 * time.Second},
@@ -346,6 +372,15 @@ func (g *gen) metric(s *Scenario, i int) autoscalingv2.MetricSpec {
 					l = append(l, v)
 				}
 			}
+			if len(l) > 0 && g.p(0.05) {
+				d := l[g.r.IntN(len(l))]
+				d.Value = g.qty(int64(g.n(0, 60000)), false)
+				l = append(l, d) // a pod listed twice
+			}
+			if g.p(0.03) {
+				l = append(l, cmapi.MetricValue{DescribedObject: corev1.ObjectReference{Kind: "Pod", Name: "stranger", Namespace: ns},
+					Metric: cmapi.MetricIdentifier{Name: name}, Timestamp: g.mt(g.ago(60)), Value: milli(7000)})
+			}
 			s.Custom[name] = l
 		}
 		return autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
@@ -406,6 +441,9 @@ func (g *gen) rules(up bool) *autoscalingv2.HPAScalingRules {
 	r := &autoscalingv2.HPAScalingRules{}
 	if g.p(0.6) {
 		r.StabilizationWindowSeconds = i32(int32(g.n(0, 8) * 30))
+		if g.p(0.05) {
+			r.StabilizationWindowSeconds = i32(int32(g.n(0, 3600)))
+		}
 	}
 	if g.p(0.6) {
 		sp := []autoscalingv2.ScalingPolicySelect{autoscalingv2.MaxChangePolicySelect, autoscalingv2.MinChangePolicySelect, autoscalingv2.DisabledPolicySelect}
@@ -420,6 +458,10 @@ func (g *gen) rules(up bool) *autoscalingv2.HPAScalingRules {
 				r.Policies = append(r.Policies, autoscalingv2.HPAScalingPolicy{Type: autoscalingv2.PodsScalingPolicy, Value: int32(g.n(1, 10)), PeriodSeconds: int32(g.n(1, 40) * 15)})
 			} else {
 				r.Policies = append(r.Policies, autoscalingv2.HPAScalingPolicy{Type: autoscalingv2.PercentScalingPolicy, Value: int32(g.n(1, 20) * 10), PeriodSeconds: int32(g.n(1, 40) * 15)})
+				if g.p(0.05) {
+					r.Policies[len(r.Policies)-1].Value = int32(g.n(1, 1000) * 10)
+					r.Policies[len(r.Policies)-1].PeriodSeconds = 1800
+				}
 			}
 		}
 	}

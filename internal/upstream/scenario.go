@@ -58,6 +58,9 @@ type Scenario struct {
 	// History is the controller's memory of this HPA before the reconcile;
 	// HasHistory false means a fresh controller.
 	HasHistory bool
+	// Absurd marks a scenario with a usage sample so large (9e15 cores)
+	// that upstream's int64 sums and int32 conversions wrap.
+	Absurd bool
 	Recs       []Rec
 	Up, Down   []Event
 }
