@@ -60,9 +60,9 @@ type Scenario struct {
 	HasHistory bool
 	// Absurd marks a scenario with a usage sample so large (9e15 cores)
 	// that upstream's int64 sums and int32 conversions wrap.
-	Absurd bool
-	Recs       []Rec
-	Up, Down   []Event
+	Absurd   bool
+	Recs     []Rec
+	Up, Down []Event
 }
 
 // Outcome is what one reconcile produced.
