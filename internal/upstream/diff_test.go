@@ -14,6 +14,7 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/kscale/kscale/hpa"
@@ -125,7 +126,61 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-var podErr = regexp.MustCompile(`(missing request for \S+ in container \S+ of Pod|container \S+ not found in Pod|missing pod-level request for \S+ in Pod) \S+`)
+var (
+	podErr      = regexp.MustCompile(`(missing request for \S+ in container \S+ of Pod|container \S+ not found in Pod|missing pod-level request for \S+ in Pod) \S+`)
+	missingReq  = regexp.MustCompile(`missing request for (\S+) in container (\S+) of Pod (\S+)`)
+	notFound    = regexp.MustCompile(`container (\S+) not found in Pod (\S+)`)
+	missingPodL = regexp.MustCompile(`missing pod-level request for (\S+) in Pod (\S+)`)
+)
+
+// podProblemTrue tells whether the pod problem msg names is real in s:
+// kscale's message may name another pod than upstream's, never a pod
+// without that problem.
+func podProblemTrue(s *Scenario, msg string) bool {
+	pod := func(name string) *corev1.Pod {
+		for _, p := range s.Pods {
+			if p.Name == name {
+				return p
+			}
+		}
+		return nil
+	}
+	container := func(p *corev1.Pod, name string) *corev1.Container {
+		for _, l := range [][]corev1.Container{p.Spec.Containers, p.Spec.InitContainers} {
+			for i := range l {
+				if l[i].Name == name {
+					return &l[i]
+				}
+			}
+		}
+		return nil
+	}
+	if m := missingReq.FindStringSubmatch(msg); m != nil {
+		p := pod(m[3])
+		if p == nil {
+			return false
+		}
+		c := container(p, m[2])
+		_, ok := corev1.ResourceList{}[corev1.ResourceName(m[1])]
+		if c != nil {
+			_, ok = c.Resources.Requests[corev1.ResourceName(m[1])]
+		}
+		return c != nil && !ok
+	}
+	if m := notFound.FindStringSubmatch(msg); m != nil {
+		p := pod(m[2])
+		return p != nil && container(p, m[1]) == nil
+	}
+	if m := missingPodL.FindStringSubmatch(msg); m != nil {
+		p := pod(m[2])
+		if p == nil || p.Spec.Resources == nil {
+			return false
+		}
+		_, ok := p.Spec.Resources.Requests[corev1.ResourceName(m[1])]
+		return !ok
+	}
+	return false
+}
 
 // Departures recognises the documented differences between upstream's
 // outcome and kscale's in one scenario, rewrites upstream's outcome to
@@ -135,7 +190,8 @@ var podErr = regexp.MustCompile(`(missing request for \S+ in container \S+ of Po
 //     named container, and several pods do. Upstream names the first one
 //     its pod lister returns, in the random order of a map, so its own
 //     message changes from run to run; kscale names one in its stable order.
-//     Both messages must name a pod problem (any of the three forms), at the same place.
+//     Both messages must name a pod problem (any of the three forms) at
+//     the same place, and the one kscale names must be real.
 //   - "zero status replicas": an Object or External AverageValue metric
 //     with status.replicas 0; upstream reports the current average as a
 //     float ±Inf or NaN cast to int64 (MinInt64 on amd64), kscale as 0.
@@ -146,7 +202,7 @@ func Departures(s *Scenario, up, ks Outcome) (Outcome, []string) {
 		for i, c := range up.Status.Conditions {
 			k := ks.Status.Conditions[i]
 			if c.Message != k.Message && c.Type == k.Type && c.Reason == k.Reason &&
-				podErr.MatchString(c.Message) && podErr.ReplaceAllString(c.Message, "*") == podErr.ReplaceAllString(k.Message, "*") {
+				podErr.MatchString(c.Message) && podProblemTrue(s, k.Message) && podErr.ReplaceAllString(c.Message, "*") == podErr.ReplaceAllString(k.Message, "*") {
 				if conds == nil {
 					conds = slices.Clone(up.Status.Conditions)
 				}
