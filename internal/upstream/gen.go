@@ -125,6 +125,12 @@ func (g *gen) scenario(seed int64) *Scenario {
 		s.SpecReplicas = int32(g.n(1, int(h.Spec.MaxReplicas)))
 	}
 	s.StatusReplicas = s.SpecReplicas
+	switch {
+	case g.p(0.02):
+		s.Selector = "" // the scale reports no selector
+	case g.p(0.02):
+		s.Selector = "app in (web" // does not parse
+	}
 	if g.p(0.3) {
 		s.StatusReplicas = max(0, s.SpecReplicas+int32(g.n(-2, 2)))
 	}

@@ -7,6 +7,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kscale/kscale/hpa"
 )
@@ -52,6 +53,13 @@ func Kscale(conv *hpa.Converter, s *Scenario) Outcome {
 	in.Metrics = make([]hpa.MetricInput, len(h.Spec.Metrics))
 	for i := range h.Spec.Metrics {
 		in.Metrics[i] = metricInput(conv, s, i, &h.Spec.Metrics[i])
+	}
+	// The caller parses the scale's selector to list the pods, and reports
+	// what upstream's validateAndParseSelector reports.
+	if s.Selector == "" {
+		in.SelectorErr = hpa.ErrSelectorRequired
+	} else if _, err := labels.Parse(s.Selector); err != nil {
+		in.SelectorErr = hpa.InvalidSelectorError(err)
 	}
 	st := &hpa.State{}
 	if s.HasHistory {
