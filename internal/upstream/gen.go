@@ -163,6 +163,16 @@ func (g *gen) scenario(seed int64) *Scenario {
 		h.Status.Conditions = append(h.Status.Conditions, autoscalingv2.HorizontalPodAutoscalerCondition{
 			Type: autoscalingv2.ScaledToZero, Status: stz, Reason: reason, Message: "old", LastTransitionTime: g.mt(g.ago(3600))})
 	}
+	if len(h.Status.Conditions) > 1 && g.p(0.3) {
+		// Another controller version, or a hand edit, left them in another
+		// order or left some out.
+		g.r.Shuffle(len(h.Status.Conditions), func(i, j int) {
+			h.Status.Conditions[i], h.Status.Conditions[j] = h.Status.Conditions[j], h.Status.Conditions[i]
+		})
+		if g.p(0.5) {
+			h.Status.Conditions = h.Status.Conditions[:g.n(1, len(h.Status.Conditions))]
+		}
+	}
 	// What a controller reads went through the API server's defaulting.
 	autoscalingapiv2.SetObjectDefaults_HorizontalPodAutoscaler(h)
 	s.HPA = h
