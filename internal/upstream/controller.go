@@ -12,6 +12,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/informers"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/controller/podautoscaler"
 	metricsclient "k8s.io/kubernetes/pkg/controller/podautoscaler/metrics"
+	"k8s.io/kubernetes/pkg/controller/util/selectors"
 	cmapi "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	emapi "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	metricsapi "k8s.io/metrics/pkg/apis/metrics/v1beta1"
@@ -147,6 +149,17 @@ func (c *Controller) Reconcile(s *Scenario) (Outcome, time.Time, time.Time) {
 	must(podStore.Replace(objs, ""))
 	must(hpaStore.Replace([]any{s.HPA}, ""))
 	enqueueHPA(c.hc, s.HPA)
+	// The second HPA of an ambiguous scenario, as its own reconcile would
+	// have registered it; removed otherwise.
+	other := reflect.ValueOf(selectors.Key{Name: "web-b", Namespace: ns})
+	nsv := reflect.ValueOf(ns)
+	tr := c.field("selectorTracker")
+	if s.Ambiguous {
+		tr.MethodByName("PutIfAbsent").Call([]reflect.Value{nsv, other, reflect.ValueOf(labels.Nothing())})
+		tr.MethodByName("PutIfPresent").Call([]reflect.Value{nsv, other, reflect.ValueOf(labels.SelectorFromSet(labels.Set{"app": "web"}))})
+	} else {
+		tr.MethodByName("Delete").Call([]reflect.Value{nsv, other})
+	}
 	key := s.HPA.Namespace + "/" + s.HPA.Name
 	c.setHistory(key, s)
 	before := time.Now()

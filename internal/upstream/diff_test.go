@@ -182,6 +182,15 @@ func podProblemTrue(s *Scenario, msg string) bool {
 	return false
 }
 
+// hpaList is the list of HPAs an AmbiguousSelector message names.
+var hpaList = regexp.MustCompile(`\(e\.g\. \[[^\]]*\]\)`)
+
+func sortList(m string) string {
+	f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(m, "(e.g. ["), "])"))
+	slices.Sort(f)
+	return strings.Join(f, " ")
+}
+
 // Departures recognises the documented differences between upstream's
 // outcome and kscale's in one scenario, rewrites upstream's outcome to
 // kscale's there, and names them:
@@ -192,6 +201,9 @@ func podProblemTrue(s *Scenario, msg string) bool {
 //     message changes from run to run; kscale names one in its stable order.
 //     Both messages must name a pod problem (any of the three forms) at
 //     the same place, and the one kscale names must be real.
+//   - "HPA order": an AmbiguousSelector message lists the HPAs in the
+//     order of upstream's map, which changes from run to run; the same
+//     HPAs must be named.
 //   - "zero status replicas": an Object or External AverageValue metric
 //     with status.replicas 0; upstream reports the current average as a
 //     float ±Inf or NaN cast to int64 (MinInt64 on amd64), kscale as 0.
@@ -212,6 +224,20 @@ func Departures(s *Scenario, up, ks Outcome) (Outcome, []string) {
 		if conds != nil {
 			up.Status.Conditions = conds
 			names = append(names, "pod order")
+		}
+		conds = nil
+		for i, c := range up.Status.Conditions {
+			k := ks.Status.Conditions[i]
+			if c.Reason == "AmbiguousSelector" && k.Reason == c.Reason && c.Message != k.Message && hpaList.ReplaceAllStringFunc(c.Message, sortList) == hpaList.ReplaceAllStringFunc(k.Message, sortList) {
+				if conds == nil {
+					conds = slices.Clone(up.Status.Conditions)
+				}
+				conds[i].Message = k.Message
+			}
+		}
+		if conds != nil {
+			up.Status.Conditions = conds
+			names = append(names, "HPA order")
 		}
 	}
 	if s.StatusReplicas == 0 && len(up.Status.CurrentMetrics) == len(ks.Status.CurrentMetrics) {

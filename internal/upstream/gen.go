@@ -130,6 +130,8 @@ func (g *gen) scenario(seed int64) *Scenario {
 		s.Selector = "" // the scale reports no selector
 	case g.p(0.02):
 		s.Selector = "app in (web" // does not parse
+	case g.p(0.02):
+		s.Ambiguous = true
 	}
 	if g.p(0.3) {
 		s.StatusReplicas = max(0, s.SpecReplicas+int32(g.n(-2, 2)))

@@ -58,8 +58,18 @@ func Kscale(conv *hpa.Converter, s *Scenario) Outcome {
 	// what upstream's validateAndParseSelector reports.
 	if s.Selector == "" {
 		in.SelectorErr = hpa.ErrSelectorRequired
-	} else if _, err := labels.Parse(s.Selector); err != nil {
+	} else if sel, err := labels.Parse(s.Selector); err != nil {
 		in.SelectorErr = hpa.InvalidSelectorError(err)
+	} else if s.Ambiguous {
+		// The caller's own check: another HPA's selector matches one of
+		// the listed pods.
+		other := labels.SelectorFromSet(labels.Set{"app": "web"})
+		for _, p := range s.Pods {
+			if sel.Matches(labels.Set(p.Labels)) && other.Matches(labels.Set(p.Labels)) {
+				in.SelectorErr = hpa.AmbiguousSelectorError(s.Selector, []string{ns + "/web", ns + "/web-b"})
+				break
+			}
+		}
 	}
 	st := &hpa.State{}
 	if s.HasHistory {

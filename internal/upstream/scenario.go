@@ -44,7 +44,10 @@ type Scenario struct {
 	// SpecReplicas and StatusReplicas are the target's scale subresource.
 	SpecReplicas, StatusReplicas int32
 	Selector                     string
-	Pods                         []*corev1.Pod
+	// Ambiguous puts a second HPA ("web-b") over the same pods into the
+	// controller's selector tracker.
+	Ambiguous bool
+	Pods      []*corev1.Pod
 	// PodMetrics is the resource metrics API's answer; PodMetricsErr makes
 	// it fail.
 	PodMetrics    []metricsapi.PodMetrics
