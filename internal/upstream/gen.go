@@ -116,6 +116,9 @@ func (g *gen) scenario(seed int64) *Scenario {
 		lo = max(1, *h.Spec.MinReplicas)
 	}
 	h.Spec.MaxReplicas = lo + int32(g.n(0, 20))
+	if g.p(0.05) {
+		h.Spec.MaxReplicas = lo
+	}
 	switch {
 	case g.p(0.1):
 		s.SpecReplicas = 0
@@ -390,6 +393,9 @@ func (g *gen) metric(s *Scenario, i int) autoscalingv2.MetricSpec {
 					l = append(l, v)
 				}
 			}
+			if len(l) > 0 && g.p(0.03) {
+				l[0].Value = g.qty(-int64(g.n(1, 60000)), false)
+			}
 			if len(l) > 0 && g.p(0.05) {
 				d := l[g.r.IntN(len(l))]
 				d.Value = g.qty(int64(g.n(0, 60000)), false)
@@ -410,6 +416,11 @@ func (g *gen) metric(s *Scenario, i int) autoscalingv2.MetricSpec {
 		if !g.p(0.05) {
 			s.Object[name] = cmapi.MetricValue{DescribedObject: corev1.ObjectReference{Kind: "Deployment", APIVersion: "apps/v1", Name: "web", Namespace: ns},
 				Metric: cmapi.MetricIdentifier{Name: name}, Timestamp: g.mt(g.ago(60)), Value: g.qty(int64(g.n(0, 2000))*int64(g.n(1, 1000)), false)}
+			if g.p(0.03) {
+				v := s.Object[name]
+				v.Value = g.qty(-int64(g.n(1, 2000))*1000, false)
+				s.Object[name] = v
+			}
 		}
 		return autoscalingv2.MetricSpec{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
 			DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
@@ -422,6 +433,9 @@ func (g *gen) metric(s *Scenario, i int) autoscalingv2.MetricSpec {
 			l := []emapi.ExternalMetricValue{}
 			for range g.n(0, 3) {
 				l = append(l, emapi.ExternalMetricValue{MetricName: name, Timestamp: g.mt(g.ago(60)), Value: g.qty(int64(g.n(0, 2000))*int64(g.n(1, 1000)), false)})
+			}
+			if len(l) > 0 && g.p(0.05) {
+				l[0].Value = g.qty(-int64(g.n(1, 2000))*1000, false) // metrics can be negative
 			}
 			s.External[name] = l
 		}

@@ -3,7 +3,6 @@ package upstream
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -142,5 +141,3 @@ func metricInput(conv *hpa.Converter, s *Scenario, i int, m *autoscalingv2.Metri
 	}
 	return hpa.MetricInput{}
 }
-
-var _ = time.Second
