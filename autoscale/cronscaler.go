@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
@@ -155,13 +153,7 @@ func (cs *CronScaler) Run(ctx context.Context) error {
 	for key := range cs.targets {
 		cs.queue.Add(key)
 	}
-	var wg sync.WaitGroup
-	for range cs.cfg.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, cs.worker, time.Second) })
-	}
-	<-ctx.Done()
-	cs.queue.ShutDown()
-	wg.Wait()
+	runWorkers(ctx, cs.queue, cs.cfg.Workers, cs.worker)
 	log.Info("Stopped cron scaler")
 	return nil
 }

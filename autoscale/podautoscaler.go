@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-logr/logr"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -149,13 +147,7 @@ func (pa *PodAutoscaler) Run(ctx context.Context) error {
 	for key := range pa.targets {
 		pa.queue.Add(key)
 	}
-	var wg sync.WaitGroup
-	for range pa.cfg.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, pa.worker, time.Second) })
-	}
-	<-ctx.Done()
-	pa.queue.ShutDown()
-	wg.Wait()
+	runWorkers(ctx, pa.queue, pa.cfg.Workers, pa.worker)
 	log.Info("Stopped pod autoscaler")
 	return nil
 }

@@ -1,8 +1,11 @@
 package autoscale
 
 import (
+	"context"
+	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 )
@@ -22,6 +25,18 @@ func (fixedInterval) NumRequeues(string) int      { return 0 }
 func newQueue(name string, rl workqueue.TypedRateLimiter[string], clk clock.WithTicker) workqueue.TypedRateLimitingInterface[string] {
 	return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[string]{
 		Name: name, Clock: clk, MetricsProvider: noMetrics{}})
+}
+
+// runWorkers runs n copies of worker until ctx ends, then shuts the queue
+// down and waits for them: the end of both controllers' Run.
+func runWorkers(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], n int, worker func(context.Context)) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { wait.UntilWithContext(ctx, worker, time.Second) })
+	}
+	<-ctx.Done()
+	q.ShutDown()
+	wg.Wait()
 }
 
 // noMetrics keeps the queue off workqueue's process-wide metrics provider
