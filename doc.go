@@ -30,10 +30,16 @@
 //     points: simulate.Estimate, simulate.ScaleUp, simulate.Provision,
 //     simulate.ScaleDown.
 //
+//   - simulate/autoscaler: cluster-autoscaler's decision loop as a pure,
+//     JSON-serialisable value (upcoming nodes, provisioning timeouts,
+//     backoff, unneeded timers and delays, scale-down), with schedule-aware
+//     pre-provisioning. Entry point: (*autoscaler.Autoscaler).Step.
+//
 //   - simulate/cluster: a deterministic whole-cluster simulator driven by
-//     the packages above (load traces, HPAs, schedules, node groups, the
-//     cluster autoscaler), with reports and an SVG chart. Entry points:
-//     cluster.Run, cluster.Parse; go run ./examples/simulate.
+//     the packages above (load traces, HPAs on CPU, memory and custom
+//     metrics, schedules, node groups, the cluster autoscaler), with
+//     summary, SVG and HTML reports. Entry points: cluster.Run,
+//     cluster.Parse; go run ./examples/simulate.
 //
 //   - cloud/asg and cloud/ess: nodegroup.Provider implementations for AWS
 //     Auto Scaling groups and Alibaba Cloud ESS scaling groups, with the
@@ -43,7 +49,12 @@
 //   - autoscale: client-go controllers — PodAutoscaler (a drop-in for the
 //     HPA controller, with state kept across restarts) and CronScaler.
 //
-// Planned (see the README): the other examples/ (small binaries).
+// Planned (see the README): autoscale's cluster autoscaler controller and
+// the other examples/ (small binaries).
+//
+// Tests of autoscale run against a real control plane (internal/testcluster:
+// etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kwok and
+// metrics-server, built from the Go module proxy).
 //
 // Pure packages take time, state and inputs as values: no client-go, no
 // goroutines, no wall clock, no globals. This package holds no code.
