@@ -58,7 +58,6 @@ type wl struct {
 	perReq   int64        // milli-CPU per request per second
 	base     int64
 	hpaSpec  *hpa.Spec
-	behavior *hpa.Behavior
 	target   int32 // CPU utilization target, percent (0: none)
 	hstate   hpa.State
 	sched    *schedule.Schedule
@@ -254,7 +253,6 @@ func newSim(sc *Scenario, o Options) (*sim, error) {
 				return nil, err
 			}
 			w.hpaSpec = &spec
-			w.behavior = spec.Behavior
 			for i := range spec.Metrics {
 				m := &spec.Metrics[i]
 				if msg := unsimulated(m, ws); msg != "" {
