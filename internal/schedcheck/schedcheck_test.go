@@ -40,7 +40,8 @@ const (
 type scenario struct {
 	id    string
 	nodes []testcluster.NodeSpec
-	pods  []*corev1.Pod
+	pods  []*corev1.Pod // pending, in creation order
+	bound []*corev1.Pod // running before the replay
 }
 
 func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.Intn(len(xs))] }
@@ -101,11 +102,10 @@ func generate(r *rand.Rand, id string) scenario {
 		}
 		return ts
 	}
-	np := 10 + r.Intn(21)
-	for i := 0; i < np; i++ {
+	mk := func(name string) *corev1.Pod {
 		app := pick(r, apps...)
 		p := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%02d", i),
+			ObjectMeta: metav1.ObjectMeta{Name: name,
 				Labels: map[string]string{"app": app, "tier": pick(r, "web", "db")}},
 			Spec: corev1.PodSpec{
 				NodeSelector: map[string]string{clusterKey: id},
@@ -170,9 +170,49 @@ func generate(r *rand.Rand, id string) scenario {
 				p.Spec.TopologySpreadConstraints = append(p.Spec.TopologySpreadConstraints, c)
 			}
 		}
-		sc.pods = append(sc.pods, p)
+		return p
+	}
+	np := 10 + r.Intn(21)
+	for i := 0; i < np; i++ {
+		sc.pods = append(sc.pods, mk(fmt.Sprintf("p%02d", i)))
+	}
+	// Pods already running, bound by their creator (spec.nodeName) to a node whose taints
+	// they tolerate: their requests, labels and anti-affinity weigh on every placement.
+	for i := r.Intn(7); i > 0; i-- {
+		p := mk(fmt.Sprintf("r%02d", i))
+		var ok []string
+		for _, n := range sc.nodes {
+			if tolerates(p, n.Taints) {
+				ok = append(ok, n.Name)
+			}
+		}
+		if len(ok) > 0 {
+			p.Spec.NodeName = pick(r, ok...)
+			sc.bound = append(sc.bound, p)
+		}
 	}
 	return sc
+}
+
+// tolerates reports whether p tolerates every NoSchedule and NoExecute taint but the pin.
+func tolerates(p *corev1.Pod, taints []corev1.Taint) bool {
+	for _, tn := range taints {
+		if tn.Key == pinKey || tn.Effect == corev1.TaintEffectPreferNoSchedule {
+			continue
+		}
+		found := false
+		for _, tl := range p.Spec.Tolerations {
+			// The generator's tolerations name their key and use Equal or Exists.
+			if tl.Key == tn.Key && (tl.Effect == "" || tl.Effect == tn.Effect) &&
+				(tl.Operator == corev1.TolerationOpExists || tl.Value == tn.Value) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // model builds simulate's view of the scenario from the same v1 objects: the pin taints are
@@ -228,6 +268,25 @@ func verdict(ctx context.Context, c *testcluster.Cluster, ns, name string) (node
 		}
 		if time.Now().After(deadline) {
 			return "", "", fmt.Errorf("pod %s/%s: no scheduling verdict after 30s", ns, name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitRunning waits until kwok reports a bound pod Running, which comes after the scheduler's
+// informer has seen it bound.
+func waitRunning(ctx context.Context, c *testcluster.Cluster, ns, name string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, err := c.AdminClient().CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if p.Status.Phase == corev1.PodRunning {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pod %s/%s: not Running after 30s", ns, name)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -295,7 +354,18 @@ func replay(t *testing.T, c *testcluster.Cluster, sc scenario, method string, al
 			t.Fatal(err)
 		}
 	}
-	cl := model(t, nodes, sc.pods, ns)
+	pods := c.AdminClient().CoreV1().Pods(ns)
+	for _, p := range sc.bound {
+		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range sc.bound {
+		if err := waitRunning(ctx, c, ns, p.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := model(t, nodes, append(append([]*corev1.Pod(nil), sc.pods...), sc.bound...), ns)
 
 	type place struct {
 		pod  int
@@ -337,7 +407,6 @@ func replay(t *testing.T, c *testcluster.Cluster, sc scenario, method string, al
 
 	var dis []string
 	held := 0
-	pods := c.AdminClient().CoreV1().Pods(ns)
 	for _, pl := range order {
 		p := sc.pods[pl.pod].DeepCopy()
 		p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{Key: pinKey, Operator: corev1.TolerationOpEqual, Value: pl.node, Effect: corev1.TaintEffectNoSchedule})
