@@ -48,6 +48,11 @@ func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.Intn(len(xs))] }
 
 func generate(r *rand.Rand, id string) scenario {
 	sc := scenario{id: id}
+	// Half the clusters lean on inter-pod terms: more pods carry them, with up to three terms.
+	every, maxTerms := 4, 2
+	if r.Intn(2) == 0 {
+		every, maxTerms = 2, 3
+	}
 	zones := []string{"za", "zb", "zc"}[:1+r.Intn(3)]
 	n := 3 + r.Intn(6)
 	for i := 0; i < n; i++ {
@@ -94,7 +99,7 @@ func generate(r *rand.Rand, id string) scenario {
 	podTerms := func() []corev1.PodAffinityTerm {
 		k := 1
 		if r.Intn(3) == 0 {
-			k = 2
+			k = 2 + r.Intn(maxTerms-1)
 		}
 		var ts []corev1.PodAffinityTerm
 		for j := 0; j < k; j++ {
@@ -145,10 +150,10 @@ func generate(r *rand.Rand, id string) scenario {
 			}
 			return p.Spec.Affinity
 		}
-		if r.Intn(4) == 0 {
+		if r.Intn(every) == 0 {
 			aff().PodAffinity = &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: podTerms()}
 		}
-		if r.Intn(4) == 0 {
+		if r.Intn(every) == 0 {
 			aff().PodAntiAffinity = &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: podTerms()}
 		}
 		if r.Intn(3) == 0 {
