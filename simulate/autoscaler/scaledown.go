@@ -1,7 +1,10 @@
 package autoscaler
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"sort"
 
 	"github.com/kscale/kscale/simulate"
@@ -52,26 +55,30 @@ func (s *step) scaleDown() error {
 	if len(cands) == 0 {
 		return nil
 	}
-	rm := s.st.Removal
-	if rm == nil || obs.Version == 0 || rm.Version != obs.Version {
-		sort.SliceStable(cands, func(i, j int) bool { return cands[i].util < cands[j].util })
-		sel := make([]bool, len(obs.Nodes))
-		nonEmpty := 0
-		for _, c := range cands {
-			e := busy[c.i] == 0
-			if e || nonEmpty < s.cfg.ScaleDownNonEmptyCandidatesCount {
-				sel[c.i] = true
-				if !e {
-					nonEmpty++
-				}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].util < cands[j].util })
+	sel := make([]bool, len(obs.Nodes))
+	nonEmpty := 0
+	for _, c := range cands {
+		e := busy[c.i] == 0
+		if e || nonEmpty < s.cfg.ScaleDownNonEmptyCandidatesCount {
+			sel[c.i] = true
+			if !e {
+				nonEmpty++
 			}
 		}
+	}
+	rm := s.st.Removal
+	var key uint64
+	if obs.Version != 0 {
+		key = s.removalKey(sel)
+	}
+	if rm == nil || obs.Version == 0 || rm.Version != obs.Version || rm.Key != key {
 		c, orig := s.downCluster(sel)
 		r, err := simulate.ScaleDown(c, s.groups, s.cfg.ScaleDown)
 		if err != nil {
 			return fmt.Errorf("autoscaler: scale-down: %w", err)
 		}
-		rm = &Removal{Version: obs.Version}
+		rm = &Removal{Version: obs.Version, Key: key}
 		for _, x := range r.Removable {
 			rm.Removable = append(rm.Removable, x.Node)
 		}
@@ -131,6 +138,32 @@ func (s *step) scaleDown() error {
 		s.st.LastScaleDown = s.now
 	}
 	return nil
+}
+
+// removalKey digests what the removal simulation reads besides the nodes
+// and bound pods (which Observation.Version stands for): the selected
+// candidates, the groups as this loop sees them, the DaemonSets, the PDBs
+// and the options. FNV-1a of a fixed encoding, so a restored State
+// compares equal.
+func (s *step) removalKey(sel []bool) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for i, ok := range sel {
+		if ok {
+			binary.LittleEndian.PutUint64(b[:], uint64(i))
+			h.Write(b[:])
+		}
+	}
+	h.Write([]byte{0xff})
+	for _, v := range []any{s.groups, s.obs.DaemonSets, s.obs.PDBs, s.cfg.ScaleDown} {
+		j, err := json.Marshal(v)
+		if err != nil {
+			j = []byte(err.Error()) // unreachable for these plain values
+		}
+		h.Write(j)
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
 }
 
 // cooldown names the scale-down delay running at now, "" when none.

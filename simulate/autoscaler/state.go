@@ -37,7 +37,7 @@ type State struct {
 	// Holds keep pre-provisioned nodes until their rise.
 	Holds []Hold `json:"holds,omitempty"`
 	// Removal caches the last removal simulation, keyed by the
-	// observation's Version.
+	// observation's Version and a digest of the rest it read.
 	Removal *Removal `json:"removal,omitempty"`
 }
 
@@ -51,7 +51,10 @@ type Hold struct {
 
 // Removal is a cached removal simulation.
 type Removal struct {
-	Version     int64                  `json:"version"`
+	Version int64 `json:"version"`
+	// Key digests the simulation's other inputs: the candidates, the
+	// groups' sizes and bounds, DaemonSets, PDBs and options.
+	Key         uint64                 `json:"key,omitempty"`
 	Removable   []string               `json:"removable,omitempty"`
 	Unremovable []simulate.Unremovable `json:"unremovable,omitempty"`
 }

@@ -14,6 +14,10 @@ import (
 // use.
 type Autoscaler struct {
 	cfg Config
+	// memo is the last observation's per-node tally, reused while the
+	// observation's Version is unchanged: purely an optimisation, a
+	// fresh loop recomputes it identically.
+	memo *memo
 	// State is what the loop remembers; save it to resume after a
 	// restart, or leave it empty: it is recomputed from observations.
 	State State
@@ -64,7 +68,18 @@ type step struct {
 // with State.IncreaseFailed or State.DeleteFailed. On error nothing is
 // changed.
 func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
-	nodeIdx, err := validate(now, obs)
+	m := a.memo
+	if !m.valid(obs) {
+		m = nil
+	}
+	var nodeIdx map[string]int
+	var err error
+	if m != nil {
+		err = validateRest(now, obs)
+		nodeIdx = m.nodeIdx
+	} else {
+		nodeIdx, err = validate(now, obs)
+	}
 	if err != nil {
 		return Actions{}, err
 	}
@@ -80,7 +95,16 @@ func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
 			s.nodes[obs.Nodes[i].Group] = append(s.nodes[obs.Nodes[i].Group], i)
 		}
 	}
-	s.tally()
+	if m == nil {
+		m = s.tallyBound()
+		if obs.Version != 0 {
+			a.memo = m
+		} else {
+			a.memo = nil
+		}
+	}
+	s.used, s.podsOn, s.busy, s.interPod = m.used, m.podsOn, m.busy, m.interPod
+	s.tallyPending()
 	s.prune()
 	for i := range obs.Groups {
 		s.launches(i)
@@ -220,21 +244,59 @@ func (s *step) increase(id string, n, pods int, reason, msg string) {
 	s.act.Increases = append(s.act.Increases, Change{Group: id, Delta: n, Reason: reason, Message: msg, Pods: pods})
 }
 
-// tally counts the pending pods and each node's pods and requests.
-func (s *step) tally() {
+// memo is what Step derives from the nodes and bound pods alone; it is
+// reused while Observation.Version is unchanged (and not zero). Its
+// slices and map are only read.
+type memo struct {
+	version int64
+	names   []string // the nodes' names, observation order
+	nodeIdx map[string]int
+	// Per node (observation order): requests of its pods, its pods, the
+	// pods that keep it from being empty (not DaemonSet or mirror pods).
+	used   []nodegroup.Resources
+	podsOn []int
+	busy   []int
+	// interPod: some bound pod has inter-pod terms, host ports or
+	// extended requests.
+	interPod bool
+}
+
+// valid reports whether m was built from an observation with obs's
+// Version and nodes.
+func (m *memo) valid(obs *Observation) bool {
+	if m == nil || obs == nil || obs.Version == 0 || obs.Version != m.version || len(obs.Nodes) != len(m.names) {
+		return false
+	}
+	for i := range obs.Nodes {
+		if obs.Nodes[i].Name != m.names[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// interPodTerms reports whether p has inter-pod terms, host ports or
+// extended requests.
+func interPodTerms(p *simulate.Pod) bool {
+	return len(p.Affinity) > 0 || len(p.AntiAffinity) > 0 || len(p.Spread) > 0 || len(p.HostPorts) > 0 || len(p.Requests.Extended) > 0
+}
+
+// tallyBound counts each node's bound pods and their requests.
+func (s *step) tallyBound() *memo {
 	obs := s.obs
-	s.used = make([]nodegroup.Resources, len(obs.Nodes))
-	s.podsOn = make([]int, len(obs.Nodes))
-	s.busy = make([]int, len(obs.Nodes))
+	m := &memo{version: obs.Version, names: make([]string, len(obs.Nodes)), nodeIdx: s.nodeIdx,
+		used: make([]nodegroup.Resources, len(obs.Nodes)), podsOn: make([]int, len(obs.Nodes)), busy: make([]int, len(obs.Nodes))}
+	for i := range obs.Nodes {
+		m.names[i] = obs.Nodes[i].Name
+	}
 	last, lastIdx, lastOK := "", 0, false // pods usually come grouped by node
 	for i := range obs.Pods {
 		p := &obs.Pods[i]
-		if len(p.Affinity) > 0 || len(p.AntiAffinity) > 0 || len(p.Spread) > 0 || len(p.HostPorts) > 0 || len(p.Requests.Extended) > 0 {
-			s.interPod = true
-		}
 		if p.NodeName == "" {
-			s.pending++
 			continue
+		}
+		if interPodTerms(p) {
+			m.interPod = true
 		}
 		if p.NodeName != last {
 			last = p.NodeName
@@ -244,12 +306,26 @@ func (s *step) tally() {
 		if !lastOK || p.Terminal {
 			continue
 		}
-		s.used[j].MilliCPU += p.Requests.MilliCPU
-		s.used[j].Memory += p.Requests.Memory
-		s.used[j].EphemeralStorage += p.Requests.EphemeralStorage
-		s.podsOn[j]++
+		m.used[j].MilliCPU += p.Requests.MilliCPU
+		m.used[j].Memory += p.Requests.Memory
+		m.used[j].EphemeralStorage += p.Requests.EphemeralStorage
+		m.podsOn[j]++
 		if !p.DaemonSet() && !p.Mirror {
-			s.busy[j]++
+			m.busy[j]++
+		}
+	}
+	return m
+}
+
+// tallyPending counts the pending pods.
+func (s *step) tallyPending() {
+	for i := range s.obs.Pods {
+		p := &s.obs.Pods[i]
+		if p.NodeName == "" {
+			s.pending++
+			if interPodTerms(p) {
+				s.interPod = true
+			}
 		}
 	}
 }
