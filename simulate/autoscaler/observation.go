@@ -31,6 +31,10 @@ type Observation struct {
 	// moved or a node joins or leaves; Step then reuses its last removal
 	// simulation while Version is unchanged. Zero simulates every time.
 	Version int64 `json:"version,omitempty"`
+	// PodsVersion, when it and Version are not zero, changes whenever a
+	// pod is created or deleted; Step then reuses its count of the
+	// pending pods while both are unchanged. Zero counts every time.
+	PodsVersion int64 `json:"podsVersion,omitempty"`
 }
 
 // Node is a registered node with its provider id.

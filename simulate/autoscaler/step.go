@@ -104,7 +104,7 @@ func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
 		}
 	}
 	s.used, s.podsOn, s.busy, s.interPod = m.used, m.podsOn, m.busy, m.interPod
-	s.tallyPending()
+	s.tallyPending(m)
 	s.prune()
 	for i := range obs.Groups {
 		s.launches(i)
@@ -259,6 +259,11 @@ type memo struct {
 	// interPod: some bound pod has inter-pod terms, host ports or
 	// extended requests.
 	interPod bool
+	// The pending pods' count and whether one has inter-pod terms, host
+	// ports or extended requests, at PodsVersion podsVersion (0: none).
+	podsVersion int64
+	pending     int
+	pendInter   bool
 }
 
 // valid reports whether m was built from an observation with obs's
@@ -317,17 +322,23 @@ func (s *step) tallyBound() *memo {
 	return m
 }
 
-// tallyPending counts the pending pods.
-func (s *step) tallyPending() {
-	for i := range s.obs.Pods {
-		p := &s.obs.Pods[i]
-		if p.NodeName == "" {
-			s.pending++
-			if interPodTerms(p) {
-				s.interPod = true
+// tallyPending counts the pending pods, or reuses m's count while the
+// observation's PodsVersion is unchanged.
+func (s *step) tallyPending(m *memo) {
+	if pv := s.obs.PodsVersion; pv == 0 || pv != m.podsVersion {
+		m.podsVersion, m.pending, m.pendInter = pv, 0, false
+		for i := range s.obs.Pods {
+			p := &s.obs.Pods[i]
+			if p.NodeName == "" {
+				m.pending++
+				if interPodTerms(p) {
+					m.pendInter = true
+				}
 			}
 		}
 	}
+	s.pending = m.pending
+	s.interPod = s.interPod || m.pendInter
 }
 
 // upCluster is the snapshot scale-up needs. When no pod has inter-pod

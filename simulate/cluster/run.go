@@ -682,7 +682,7 @@ func (s *sim) autoscaleNodes() {
 func (s *sim) observe(ctx context.Context, now time.Time) *autoscaler.Observation {
 	// The buffers are reused from scan to scan: Step keeps no reference.
 	obs := &s.obs
-	obs.Version, obs.Rises = s.version+1, nil
+	obs.Version, obs.PodsVersion, obs.Rises = s.version+1, s.podsVer+1, nil
 	obs.Groups = slices.Grow(obs.Groups[:0], len(s.groups))[:len(s.groups)]
 	for i, g := range s.groups {
 		var insts []nodegroup.Instance
