@@ -28,8 +28,11 @@ type Observation struct {
 	// pre-provisions nodes for them.
 	Rises []Rise `json:"rises,omitempty"`
 	// Version, when not zero, changes whenever a pod is bound, removed or
-	// moved or a node joins or leaves; Step then reuses its last removal
-	// simulation while Version is unchanged. Zero simulates every time.
+	// moved (or a bound pod changes or its index in Pods changes) or a
+	// node joins, leaves or changes; Step then reuses its tally of the
+	// nodes and bound pods and its last removal simulation (while the
+	// groups, DaemonSets, PDBs and candidates are the same too) while
+	// Version is unchanged. Zero recomputes everything every time.
 	Version int64 `json:"version,omitempty"`
 	// PodsVersion, when it and Version are not zero, changes whenever a
 	// pod is created or deleted; Step then reuses its count of the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 
 	"github.com/kscale/kscale/simulate"
@@ -75,6 +76,7 @@ func (s *step) scaleDown() error {
 	if rm == nil || obs.Version == 0 || rm.Version != obs.Version || rm.Key != key {
 		c, orig := s.downCluster(sel)
 		r, err := simulate.ScaleDown(c, s.groups, s.cfg.ScaleDown)
+		s.buf.release()
 		if err != nil {
 			return fmt.Errorf("autoscaler: scale-down: %w", err)
 		}
@@ -202,34 +204,49 @@ func (s *step) downCluster(sel []bool) (*simulate.Cluster, []int) {
 		}
 		return c, orig
 	}
-	c := &simulate.Cluster{Nodes: make([]simulate.Node, len(s.obs.Nodes)), DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs}
-	var room []simulate.Pod
+	// The snapshot is built in the loop's scratch buffers, which
+	// releaseScratch empties once the simulation has run.
+	b := s.buf
+	b.nodes = slices.Grow(b.nodes[:0], len(s.obs.Nodes))[:len(s.obs.Nodes)]
+	c := &simulate.Cluster{Nodes: b.nodes, DaemonSets: s.obs.DaemonSets, PDBs: s.obs.PDBs}
 	for i := range s.obs.Nodes {
-		n := s.obs.Nodes[i].Node
+		n := &c.Nodes[i]
+		*n = s.obs.Nodes[i].Node
 		if !sel[i] {
 			n.ScaleDownDisabled = true
 			if k := s.podsOn[i]; k > 0 {
 				n.Allocatable.Pods -= int64(k - 1)
-				room = append(room, simulate.Pod{Namespace: roomNamespace, Name: n.Name, NodeName: n.Name, Requests: s.used[i]})
 			}
 		}
-		c.Nodes[i] = n
 	}
-	c.Pods = make([]simulate.Pod, 0, len(room)+len(s.obs.Pods)/max(1, len(s.obs.Nodes)))
-	last, take := "", false // pods usually come grouped by node
+	c.Pods = b.pods[:0]
 	var orig []int
-	for i := range s.obs.Pods {
-		p := &s.obs.Pods[i]
-		if p.NodeName != last {
-			last = p.NodeName
-			j, ok := s.nodeIdx[last]
-			take = ok && sel[j]
-		}
-		if take {
-			c.Pods = append(c.Pods, *p)
+	for k, j := range s.memo.onNodeIdx { // the candidates' pods, in order
+		if sel[j] {
+			i := int(s.memo.onNode[k])
+			c.Pods = append(c.Pods, s.obs.Pods[i])
 			orig = append(orig, i)
 		}
 	}
-	c.Pods = append(c.Pods, room...)
+	for i := range s.obs.Nodes { // then one placeholder per other node with pods
+		if !sel[i] && s.podsOn[i] > 0 {
+			n := &s.obs.Nodes[i]
+			c.Pods = append(c.Pods, simulate.Pod{Namespace: roomNamespace, Name: n.Name, NodeName: n.Name, Requests: s.used[i]})
+		}
+	}
+	b.pods = c.Pods
 	return c, orig
+}
+
+// scratch holds buffers reused from one removal simulation to the next.
+type scratch struct {
+	nodes []simulate.Node
+	pods  []simulate.Pod
+}
+
+// release empties the buffers, so the loop keeps no reference into an
+// observation between scans.
+func (b *scratch) release() {
+	clear(b.nodes[:cap(b.nodes)])
+	clear(b.pods[:cap(b.pods)])
 }

@@ -18,6 +18,7 @@ type Autoscaler struct {
 	// observation's Version is unchanged: purely an optimisation, a
 	// fresh loop recomputes it identically.
 	memo *memo
+	buf  scratch
 	// State is what the loop remembers; save it to resume after a
 	// restart, or leave it empty: it is recomputed from observations.
 	State State
@@ -53,6 +54,8 @@ type step struct {
 	used     []nodegroup.Resources
 	podsOn   []int
 	busy     []int
+	memo     *memo
+	buf      *scratch
 	interPod bool // some pod has inter-pod terms, host ports or extended requests
 }
 
@@ -84,7 +87,7 @@ func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
 		return Actions{}, err
 	}
 	st := a.State.Clone()
-	s := &step{cfg: &a.cfg, st: &st, now: now, obs: obs, gidx: map[string]int{}, nodes: map[string][]int{}, nodeIdx: nodeIdx}
+	s := &step{cfg: &a.cfg, st: &st, now: now, obs: obs, gidx: map[string]int{}, nodes: map[string][]int{}, nodeIdx: nodeIdx, buf: &a.buf}
 	for i := range obs.Groups {
 		g := &obs.Groups[i]
 		s.gidx[g.ID] = i
@@ -103,7 +106,7 @@ func (a *Autoscaler) Step(now time.Time, obs *Observation) (Actions, error) {
 			a.memo = nil
 		}
 	}
-	s.used, s.podsOn, s.busy, s.interPod = m.used, m.podsOn, m.busy, m.interPod
+	s.memo, s.used, s.podsOn, s.busy, s.interPod = m, m.used, m.podsOn, m.busy, m.interPod
 	s.tallyPending(m)
 	s.prune()
 	for i := range obs.Groups {
@@ -259,6 +262,9 @@ type memo struct {
 	// interPod: some bound pod has inter-pod terms, host ports or
 	// extended requests.
 	interPod bool
+	// onNode lists the pods bound to a listed node: their indices in
+	// Pods, in order, and their nodes' indices.
+	onNode, onNodeIdx []int32
 	// The pending pods' count and whether one has inter-pod terms, host
 	// ports or extended requests, at PodsVersion podsVersion (0: none).
 	podsVersion int64
@@ -267,10 +273,13 @@ type memo struct {
 }
 
 // valid reports whether m was built from an observation with obs's
-// Version and nodes.
+// Version and nodes (and still indexes pods obs has).
 func (m *memo) valid(obs *Observation) bool {
 	if m == nil || obs == nil || obs.Version == 0 || obs.Version != m.version || len(obs.Nodes) != len(m.names) {
 		return false
+	}
+	if k := len(m.onNode); k > 0 && int(m.onNode[k-1]) >= len(obs.Pods) {
+		return false // bound pods are gone although Version is unchanged
 	}
 	for i := range obs.Nodes {
 		if obs.Nodes[i].Name != m.names[i] {
@@ -289,8 +298,10 @@ func interPodTerms(p *simulate.Pod) bool {
 // tallyBound counts each node's bound pods and their requests.
 func (s *step) tallyBound() *memo {
 	obs := s.obs
-	m := &memo{version: obs.Version, names: make([]string, len(obs.Nodes)), nodeIdx: s.nodeIdx,
-		used: make([]nodegroup.Resources, len(obs.Nodes)), podsOn: make([]int, len(obs.Nodes)), busy: make([]int, len(obs.Nodes))}
+	n := len(obs.Nodes)
+	m := &memo{version: obs.Version, names: make([]string, n), nodeIdx: s.nodeIdx,
+		used: make([]nodegroup.Resources, n), podsOn: make([]int, n), busy: make([]int, n),
+		onNode: make([]int32, 0, len(obs.Pods)), onNodeIdx: make([]int32, 0, len(obs.Pods))}
 	for i := range obs.Nodes {
 		m.names[i] = obs.Nodes[i].Name
 	}
@@ -308,7 +319,12 @@ func (s *step) tallyBound() *memo {
 			lastIdx, lastOK = s.nodeIdx[last]
 		}
 		j := lastIdx
-		if !lastOK || p.Terminal {
+		if !lastOK {
+			continue
+		}
+		m.onNode = append(m.onNode, int32(i))
+		m.onNodeIdx = append(m.onNodeIdx, int32(j))
+		if p.Terminal {
 			continue
 		}
 		m.used[j].MilliCPU += p.Requests.MilliCPU
