@@ -707,15 +707,17 @@ func (s *sim) observe(ctx context.Context, now time.Time) *autoscaler.Observatio
 		obs.Nodes = append(obs.Nodes, autoscaler.Node{ProviderID: n.providerID, Node: simulate.Node{Name: n.name, Group: n.g.spec.Name,
 			Labels: n.g.template.Labels, Allocatable: nodegroup.Resources{MilliCPU: a.MilliCPU, Memory: a.Memory, Pods: a.Pods}}})
 		for _, p := range n.pods {
-			sp := s.simPod(p)
-			sp.NodeName = n.name
-			obs.Pods = append(obs.Pods, sp)
+			// Built in place: a pod is a large value to copy twice.
+			obs.Pods = append(obs.Pods, s.podTemplate(p.w))
+			sp := &obs.Pods[len(obs.Pods)-1]
+			sp.Name, sp.NodeName = p.name, n.name
 		}
 	}
 	for _, w := range s.wls {
 		for _, p := range w.pods {
 			if p.bound < 0 {
-				obs.Pods = append(obs.Pods, s.simPod(p))
+				obs.Pods = append(obs.Pods, s.podTemplate(p.w))
+				obs.Pods[len(obs.Pods)-1].Name = p.name
 			}
 		}
 	}
