@@ -3,6 +3,7 @@ package autoscaler_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/kscale/kscale/simulate/autoscaler"
 )
@@ -38,6 +39,32 @@ func BenchmarkStep(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(len(obs.Pods))*float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+		})
+	}
+}
+
+// A scan of a cluster unchanged since the last one (the same Version and
+// PodsVersion): the loop reuses its tally and removal simulation.
+func BenchmarkStepUnchanged(b *testing.B) {
+	for _, c := range []struct{ nodes, pending int }{{100, 0}, {1000, 0}} {
+		b.Run(fmt.Sprintf("nodes=%d/pending=%d", c.nodes, c.pending), func(b *testing.B) {
+			obs := benchCluster(c.nodes, c.pending)
+			obs.Version, obs.PodsVersion = 1, 1
+			a, err := autoscaler.New(autoscaler.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := t0
+			if _, err := a.Step(now, obs); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				now = now.Add(10 * time.Second)
+				if _, err := a.Step(now, obs); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
