@@ -221,11 +221,27 @@ func (s *step) downCluster(sel []bool) (*simulate.Cluster, []int) {
 	}
 	c.Pods = b.pods[:0]
 	var orig []int
-	for k, j := range s.memo.onNodeIdx { // the candidates' pods, in order
-		if sel[j] {
-			i := int(s.memo.onNode[k])
-			c.Pods = append(c.Pods, s.obs.Pods[i])
-			orig = append(orig, i)
+	if s.memo.indexed {
+		for k, j := range s.memo.onNodeIdx { // the candidates' pods, in order
+			if sel[j] {
+				i := int(s.memo.onNode[k])
+				c.Pods = append(c.Pods, s.obs.Pods[i])
+				orig = append(orig, i)
+			}
+		}
+	} else {
+		last, take := "", false // pods usually come grouped by node
+		for i := range s.obs.Pods {
+			p := &s.obs.Pods[i]
+			if p.NodeName != last {
+				last = p.NodeName
+				j, ok := s.nodeIdx[last]
+				take = ok && sel[j]
+			}
+			if take {
+				c.Pods = append(c.Pods, *p)
+				orig = append(orig, i)
+			}
 		}
 	}
 	for i := range s.obs.Nodes { // then one placeholder per other node with pods

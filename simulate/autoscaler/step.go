@@ -263,8 +263,10 @@ type memo struct {
 	// extended requests.
 	interPod bool
 	// onNode lists the pods bound to a listed node: their indices in
-	// Pods, in order, and their nodes' indices.
+	// Pods, in order, and their nodes' indices (when indexed: only a memo
+	// kept for later scans is).
 	onNode, onNodeIdx []int32
+	indexed           bool
 	// The pending pods' count and whether one has inter-pod terms, host
 	// ports or extended requests, at PodsVersion podsVersion (0: none).
 	podsVersion int64
@@ -299,11 +301,16 @@ func interPodTerms(p *simulate.Pod) bool {
 func (s *step) tallyBound() *memo {
 	obs := s.obs
 	n := len(obs.Nodes)
-	m := &memo{version: obs.Version, names: make([]string, n), nodeIdx: s.nodeIdx,
-		used: make([]nodegroup.Resources, n), podsOn: make([]int, n), busy: make([]int, n),
-		onNode: make([]int32, 0, len(obs.Pods)), onNodeIdx: make([]int32, 0, len(obs.Pods))}
-	for i := range obs.Nodes {
-		m.names[i] = obs.Nodes[i].Name
+	m := &memo{version: obs.Version, nodeIdx: s.nodeIdx,
+		used: make([]nodegroup.Resources, n), podsOn: make([]int, n), busy: make([]int, n)}
+	keep := obs.Version != 0 // kept for the next scans: index the bound pods too
+	if keep {
+		m.names = make([]string, n)
+		for i := range obs.Nodes {
+			m.names[i] = obs.Nodes[i].Name
+		}
+		m.indexed = true
+		m.onNode, m.onNodeIdx = make([]int32, 0, len(obs.Pods)), make([]int32, 0, len(obs.Pods))
 	}
 	last, lastIdx, lastOK := "", 0, false // pods usually come grouped by node
 	for i := range obs.Pods {
@@ -322,8 +329,10 @@ func (s *step) tallyBound() *memo {
 		if !lastOK {
 			continue
 		}
-		m.onNode = append(m.onNode, int32(i))
-		m.onNodeIdx = append(m.onNodeIdx, int32(j))
+		if keep {
+			m.onNode = append(m.onNode, int32(i))
+			m.onNodeIdx = append(m.onNodeIdx, int32(j))
+		}
 		if p.Terminal {
 			continue
 		}
