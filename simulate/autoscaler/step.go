@@ -269,9 +269,11 @@ type memo struct {
 	indexed           bool
 	// The pending pods' count and whether one has inter-pod terms, host
 	// ports or extended requests, at PodsVersion podsVersion (0: none).
+	// pendFresh: counted by tallyBound in this scan.
 	podsVersion int64
 	pending     int
 	pendInter   bool
+	pendFresh   bool
 }
 
 // valid reports whether m was built from an observation with obs's
@@ -297,11 +299,12 @@ func interPodTerms(p *simulate.Pod) bool {
 	return len(p.Affinity) > 0 || len(p.AntiAffinity) > 0 || len(p.Spread) > 0 || len(p.HostPorts) > 0 || len(p.Requests.Extended) > 0
 }
 
-// tallyBound counts each node's bound pods and their requests.
+// tallyBound counts each node's bound pods and their requests, and the
+// pending pods.
 func (s *step) tallyBound() *memo {
 	obs := s.obs
 	n := len(obs.Nodes)
-	m := &memo{version: obs.Version, nodeIdx: s.nodeIdx,
+	m := &memo{version: obs.Version, nodeIdx: s.nodeIdx, podsVersion: obs.PodsVersion, pendFresh: true,
 		used: make([]nodegroup.Resources, n), podsOn: make([]int, n), busy: make([]int, n)}
 	keep := obs.Version != 0 // kept for the next scans: index the bound pods too
 	if keep {
@@ -316,6 +319,10 @@ func (s *step) tallyBound() *memo {
 	for i := range obs.Pods {
 		p := &obs.Pods[i]
 		if p.NodeName == "" {
+			m.pending++
+			if interPodTerms(p) {
+				m.pendInter = true
+			}
 			continue
 		}
 		if interPodTerms(p) {
@@ -350,7 +357,7 @@ func (s *step) tallyBound() *memo {
 // tallyPending counts the pending pods, or reuses m's count while the
 // observation's PodsVersion is unchanged.
 func (s *step) tallyPending(m *memo) {
-	if pv := s.obs.PodsVersion; pv == 0 || pv != m.podsVersion {
+	if pv := s.obs.PodsVersion; !m.pendFresh && (pv == 0 || pv != m.podsVersion) {
 		m.podsVersion, m.pending, m.pendInter = pv, 0, false
 		for i := range s.obs.Pods {
 			p := &s.obs.Pods[i]
@@ -362,6 +369,7 @@ func (s *step) tallyPending(m *memo) {
 			}
 		}
 	}
+	m.pendFresh = false
 	s.pending = m.pending
 	s.interPod = s.interPod || m.pendInter
 }
