@@ -1,16 +1,12 @@
 package e2e_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/kscale/kscale/internal/testcluster"
 )
 
 // A scale-up policy limits the steps on the real control plane: one pod at
@@ -19,18 +15,8 @@ import (
 // time, no faster than one step per period, and the HPA says so with
 // upstream's ScalingLimited=True/ScaleUpLimit while it is held back.
 func TestBehaviorPolicyLimitsSteps(t *testing.T) {
-	c := testcluster.Shared(t)
-	ns := c.Namespace(t)
+	c, ns, kube := withDeployment(t, "autoscale-e2e-behavior", "steps", 1, "900m")
 	ctx := t.Context()
-	kube := c.AdminClient()
-	node := "autoscale-e2e-behavior"
-	if _, err := c.AddNode(ctx, testcluster.NodeSpec{Name: node, CPU: resource.MustParse("32")}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.DeleteNode(context.Background(), node) })
-	if _, err := kube.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "steps", 1, "900m"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	const period = 15 * time.Second
 	h := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "steps", Namespace: ns},
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: i32(1), MaxReplicas: 4,

@@ -8,12 +8,10 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kscale/kscale/autoscale"
-	"github.com/kscale/kscale/internal/testcluster"
 	"github.com/kscale/kscale/schedule"
 )
 
@@ -30,18 +28,8 @@ func cronAt(t time.Time, loc *time.Location) string {
 // its replicas being written, and gets its own 1..10 back when the last
 // window closes at T3.
 func TestCronNonUTCCatchUpAndHPABounding(t *testing.T) {
-	c := testcluster.Shared(t)
-	ns := c.Namespace(t)
+	c, ns, kube := withDeployment(t, "autoscale-e2e-cron", "web", 2, "100m")
 	ctx := t.Context()
-	kube := c.AdminClient()
-	node := "autoscale-e2e-cron"
-	if _, err := c.AddNode(ctx, testcluster.NodeSpec{Name: node, CPU: resource.MustParse("32")}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.DeleteNode(context.Background(), node) })
-	if _, err := kube.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", 2, "100m"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	loc, err := schedule.LoadLocation("Asia/Kolkata")
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/kscale/kscale/internal/testcluster"
 )
 
 // Pods, Object and External metrics through the custom and external
@@ -22,18 +20,8 @@ import (
 // external one disappears: with a metric missing the HPA must not scale
 // down, and says so with ScalingActive=False FailedGetExternalMetric.
 func TestCustomAndExternalMetricsWithADisappearingMetric(t *testing.T) {
-	c := testcluster.Shared(t)
-	ns := c.Namespace(t)
+	c, ns, kube := withDeployment(t, "autoscale-e2e-custom", "web", 2, "100m")
 	ctx := t.Context()
-	kube := c.AdminClient()
-	node := "autoscale-e2e-custom"
-	if _, err := c.AddNode(ctx, testcluster.NodeSpec{Name: node, CPU: resource.MustParse("32")}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.DeleteNode(context.Background(), node) })
-	if _, err := kube.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", 2, "100m"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	var pods []string
 	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		list, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})

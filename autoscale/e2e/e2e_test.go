@@ -34,6 +34,23 @@ func deployment(ns, app string, n int32, cpu string) *appsv1.Deployment {
 					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}}}}
 }
 
+// withDeployment gives a test a fresh namespace with a 32-CPU kwok node
+// (deleted at the end) and a Deployment of n pods of app, each using cpu.
+func withDeployment(t *testing.T, node, app string, n int32, cpu string) (*testcluster.Cluster, string, kubernetes.Interface) {
+	t.Helper()
+	c := testcluster.Shared(t)
+	ns := c.Namespace(t)
+	kube := c.AdminClient()
+	if _, err := c.AddNode(t.Context(), testcluster.NodeSpec{Name: node, CPU: resource.MustParse("32")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.DeleteNode(context.Background(), node) })
+	if _, err := kube.AppsV1().Deployments(ns).Create(t.Context(), deployment(ns, app, n, cpu), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return c, ns, kube
+}
+
 func replicas(ctx context.Context, t *testing.T, kube kubernetes.Interface, ns, name string) int32 {
 	t.Helper()
 	d, err := kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -85,18 +102,8 @@ func startPA(ctx context.Context, t *testing.T, c *testcluster.Cluster, ns strin
 // passed since the last high recommendation — also across a restart of
 // the controller in the middle of the window.
 func TestResourceMetricsScaleUpDownAcrossRestart(t *testing.T) {
-	c := testcluster.Shared(t)
-	ns := c.Namespace(t)
+	c, ns, kube := withDeployment(t, "autoscale-e2e-resource", "web", 2, "800m")
 	ctx := t.Context()
-	kube := c.AdminClient()
-	node := "autoscale-e2e-resource"
-	if _, err := c.AddNode(ctx, testcluster.NodeSpec{Name: node, CPU: resource.MustParse("32")}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.DeleteNode(context.Background(), node) })
-	if _, err := kube.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", 2, "800m"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	h := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: i32(1), MaxReplicas: 4,
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
