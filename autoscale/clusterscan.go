@@ -38,6 +38,9 @@ type ScanResult struct {
 	// Finished are the node removals that ended since the previous scan
 	// (drains carried out in the background, and empty nodes).
 	Finished []Removal
+	// Draining are the nodes whose background drain is in progress after
+	// the scan (left out of the observation: going away).
+	Draining []string
 	// Backoff is the groups' scale-up backoff after the scan.
 	Backoff simulate.Backoff
 	// Err is the error that ended the scan early ("" when none).

@@ -6,8 +6,11 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kscale/kscale/nodegroup"
 )
@@ -334,4 +337,48 @@ func GroupFromNodeGroup(ctx context.Context, ng nodegroup.NodeGroup) (Group, err
 		return Group{}, fmt.Errorf("simulate: template of %s: %w", ng.Id(), err)
 	}
 	return Group{ID: ng.Id(), Min: ng.MinSize(), Max: ng.MaxSize(), Target: target, Template: *t}, nil
+}
+
+// PDBFromV1 converts a policy/v1 PodDisruptionBudget: its selector (a nil
+// selector selects no pod, as policy/v1 defines) and the disruptions its
+// status allows now. A negative allowance is refused.
+func PDBFromV1(p *policyv1.PodDisruptionBudget) (PDB, error) {
+	if p == nil {
+		return PDB{}, fmt.Errorf("%w: nil PodDisruptionBudget", ErrInvalidInput)
+	}
+	out := PDB{Namespace: p.Namespace, Name: p.Name, Selector: selectorFromV1(p.Spec.Selector, nil, nil),
+		DisruptionsAllowed: p.Status.DisruptionsAllowed}
+	if out.Namespace == "" {
+		out.Namespace = metav1.NamespaceDefault
+	}
+	if out.DisruptionsAllowed < 0 {
+		return PDB{}, fmt.Errorf("%w: PodDisruptionBudget %s/%s: status.disruptionsAllowed %d is negative",
+			ErrInvalidInput, out.Namespace, p.Name, out.DisruptionsAllowed)
+	}
+	if err := out.Selector.validate(); err != nil {
+		return PDB{}, fmt.Errorf("%w: PodDisruptionBudget %s/%s: spec.selector: %w", ErrInvalidInput, out.Namespace, p.Name, err)
+	}
+	return out, nil
+}
+
+// DaemonSetPodFromV1 is the pod a DaemonSet would run on a new node: its
+// pod template, named after the DaemonSet and controlled by it, converted
+// by PodFromV1.
+func DaemonSetPodFromV1(ds *appsv1.DaemonSet, o ConvertOptions) (Pod, error) {
+	if ds == nil {
+		return Pod{}, fmt.Errorf("%w: nil DaemonSet", ErrInvalidInput)
+	}
+	return PodFromV1(TemplatePod(&ds.Spec.Template, ds.Namespace, ds.Name, "DaemonSet", ds.Name, string(ds.UID)), o)
+}
+
+// TemplatePod is the pod a controller (ownerKind/ownerName) creates from
+// a pod template: the template's labels, annotations and spec in
+// namespace, named name, unscheduled.
+func TemplatePod(t *corev1.PodTemplateSpec, namespace, name, ownerKind, ownerName, ownerUID string) *corev1.Pod {
+	yes := true
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: t.Labels, Annotations: t.Annotations,
+		OwnerReferences: []metav1.OwnerReference{{Kind: ownerKind, Name: ownerName, UID: types.UID(ownerUID), Controller: &yes}}},
+		Spec: *t.Spec.DeepCopy()}
+	p.Spec.NodeName = ""
+	return p
 }

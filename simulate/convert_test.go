@@ -1,12 +1,16 @@
 package simulate
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kscale/kscale/nodegroup"
 )
@@ -136,5 +140,64 @@ func TestPodFromV1Deletion(t *testing.T) {
 	p.DeletionTimestamp = nil
 	if got, _ := PodFromV1(p, ConvertOptions{}); got.Deleting {
 		t.Fatal("no deletion timestamp, Deleting set")
+	}
+}
+
+func TestPDBFromV1(t *testing.T) {
+	one := intstr.FromInt32(1)
+	p := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"},
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"a"}}}}},
+		Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 2}}
+	got, err := PDBFromV1(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PDB{Namespace: "shop", Name: "web", DisruptionsAllowed: 2, Selector: Selector{MatchLabels: map[string]string{"app": "web"},
+		Match: []Requirement{{Key: "tier", Operator: OpIn, Values: []string{"a"}}}}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatal(d)
+	}
+	if !got.Selector.matches(map[string]string{"app": "web", "tier": "a"}) || got.Selector.matches(map[string]string{"app": "web"}) {
+		t.Fatal("selector does not select as the PDB's")
+	}
+	// policy/v1: a nil selector selects no pod; an empty one every pod.
+	p.Spec.Selector = nil
+	got, err = PDBFromV1(p)
+	if err != nil || got.Selector.matches(map[string]string{"app": "web"}) || got.Selector.matches(nil) {
+		t.Fatalf("nil selector: %+v %v", got, err)
+	}
+	p.Spec.Selector = &metav1.LabelSelector{}
+	if got, err = PDBFromV1(p); err != nil || !got.Selector.matches(map[string]string{"x": "y"}) {
+		t.Fatalf("empty selector: %+v %v", got, err)
+	}
+	for _, bad := range []*policyv1.PodDisruptionBudget{
+		nil,
+		{ObjectMeta: metav1.ObjectMeta{Name: "neg"}, Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: -1}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "op"}, Spec: policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Gt", Values: []string{"1"}}}}}},
+	} {
+		if _, err := PDBFromV1(bad); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("PDBFromV1(%v) = %v, want ErrInvalidInput", bad, err)
+		}
+	}
+}
+
+func TestDaemonSetPodFromV1(t *testing.T) {
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "kube-system", UID: "u1"},
+		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "agent"}},
+			Spec: corev1.PodSpec{NodeName: "stale", Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+				Containers: []corev1.Container{{Name: "a", Resources: corev1.ResourceRequirements{Requests: rl("cpu", "100m", "memory", "64Mi")}}}}}}}
+	p, err := DaemonSetPodFromV1(ds, ConvertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.DaemonSet() || p.Owner.Name != "agent" || p.Owner.UID != "u1" || p.NodeName != "" || p.Namespace != "kube-system" ||
+		p.Requests.MilliCPU != 100 || p.Requests.Memory != 64<<20 || len(p.Tolerations) != 1 || p.Labels["app"] != "agent" {
+		t.Fatalf("pod = %+v", p)
+	}
+	if _, err := DaemonSetPodFromV1(nil, ConvertOptions{}); !errors.Is(err, ErrInvalidInput) {
+		t.Fatal(err)
 	}
 }

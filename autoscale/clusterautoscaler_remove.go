@@ -1,0 +1,435 @@
+package autoscale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/kscale/kscale/nodegroup"
+	"github.com/kscale/kscale/simulate"
+	"github.com/kscale/kscale/simulate/autoscaler"
+)
+
+// Reasons of the node Events and of failed increases.
+const (
+	reasonScaleDownFailed     = "ScaleDownFailed"
+	reasonIncreaseSizeFailed  = "IncreaseSizeFailed"
+	reasonOutOfCapacityFailed = "OutOfResources"
+	msgMarkedToBeDeleted      = "marked the node as toBeDeleted/unschedulable"
+)
+
+// drainJob is a node removal in progress.
+type drainJob struct {
+	del   autoscaler.Delete
+	ng    nodegroup.NodeGroup
+	start time.Time
+}
+
+// carryOut applies a step's actions in order: cancels, increases, then
+// removals. Failures are reported in res and, for increases and
+// removals, in the State (backoff, scale-down failure delay).
+func (ca *ClusterAutoscaler) carryOut(ctx context.Context, now time.Time, v *view, act *autoscaler.Actions, res *ScanResult) {
+	log := ca.log
+	for _, c := range act.Cancels {
+		var out Outcome
+		if ng := v.groupOf(c.Group); ng == nil {
+			out.Err = fmt.Sprintf("no node group %q", c.Group)
+		} else if err := ng.DecreaseTargetSize(ctx, c.Delta); err != nil {
+			out.Err = err.Error()
+			log.Error(err, "Cancelling launches failed", "group", c.Group, "delta", c.Delta, "reason", c.Reason)
+		} else {
+			log.Info("Cancelled launches", "group", c.Group, "delta", c.Delta, "reason", c.Reason, "message", c.Message)
+		}
+		res.Cancels = append(res.Cancels, out)
+	}
+	for _, c := range act.Increases {
+		var out Outcome
+		ng := v.groupOf(c.Group)
+		var err error
+		if ng == nil {
+			err = fmt.Errorf("no node group %q", c.Group)
+		} else {
+			err = ng.IncreaseSize(ctx, c.Delta)
+		}
+		if err != nil {
+			out.Err = err.Error()
+			reason := reasonIncreaseSizeFailed
+			if errors.Is(err, nodegroup.ErrOutOfCapacity) {
+				reason = reasonOutOfCapacityFailed
+			}
+			ca.loop.State.IncreaseFailed(now, c, reason)
+			log.Error(err, "Scale-up failed", "group", c.Group, "delta", c.Delta, "reason", c.Reason)
+		} else {
+			log.Info("Scale-up", "group", c.Group, "delta", c.Delta, "reason", c.Reason, "message", c.Message)
+		}
+		res.Increases = append(res.Increases, out)
+	}
+	for _, d := range act.Deletes {
+		res.Deletes = append(res.Deletes, ca.remove(ctx, now, v, d))
+	}
+	res.Finished = append(res.Finished, ca.takeFinished()...)
+	res.Draining = ca.drainingNodes()
+}
+
+// remove starts one node's removal: taint and cordon, then DeleteNodes at
+// once for an empty node, or a background drain.
+func (ca *ClusterAutoscaler) remove(ctx context.Context, now time.Time, v *view, d autoscaler.Delete) Outcome {
+	ng := v.groupOf(d.Group)
+	if ng == nil {
+		ca.loop.State.DeleteFailed(now, d)
+		return Outcome{Err: fmt.Sprintf("no node group %q", d.Group)}
+	}
+	node, err := ca.markToBeDeleted(ctx, d.Node, now)
+	if err != nil {
+		ca.loop.State.DeleteFailed(now, d)
+		ca.log.Error(err, "Marking the node for deletion failed", "node", d.Node)
+		return Outcome{Err: err.Error()}
+	}
+	ca.rep.nodeEvent(node, corev1.EventTypeNormal, autoscaler.ReasonScaleDown, msgMarkedToBeDeleted)
+	ca.log.Info("Scale-down: removing node", "node", d.Node, "group", d.Group, "empty", d.Empty, "message", d.Message)
+	j := &drainJob{del: d, ng: ng, start: now}
+	if d.Empty {
+		// Empty: no drain; the scan holds the lock DeleteNodes needs.
+		err := ng.DeleteNodes(ctx, []string{d.ProviderID})
+		if err != nil {
+			ca.loop.State.DeleteFailed(now, d)
+			ca.undo(ctx, node, err)
+		}
+		ca.finish(j, 0, err)
+		if err != nil {
+			return Outcome{Err: err.Error()}
+		}
+		return Outcome{}
+	}
+	ca.dmu.Lock()
+	ca.draining[d.Node] = j
+	ca.dgen++
+	ca.dmu.Unlock()
+	ca.drains.Add(1)
+	go ca.drain(ctx, j, node)
+	return Outcome{Started: true}
+}
+
+// drain evicts a node's pods, waits for them to go and deletes the node;
+// if a pod cannot be evicted within MaxPodEvictionTime (a PDB at its
+// limit) or does not go in time, the node is untainted and kept.
+func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev1.Node) {
+	defer ca.drains.Done()
+	clk := ca.cfg.Clock
+	name := j.del.Node
+	deadline := j.start.Add(ca.cfg.MaxPodEvictionTime)
+	if n := clk.Now(); n.After(j.start) {
+		deadline = n.Add(ca.cfg.MaxPodEvictionTime)
+	}
+	fail := func(err error) {
+		ca.mu.Lock()
+		ca.loop.State.DeleteFailed(clk.Now(), j.del)
+		ca.mu.Unlock()
+		ca.undo(ctx, node, err)
+		ca.finish(j, 0, err)
+	}
+	pods := ca.podsToEvict(name)
+	gone := map[types.UID]*corev1.Pod{}
+	var maxGrace int64
+	remaining := pods
+	evicted := 0
+	var lastErr error
+	for {
+		var next []*corev1.Pod
+		for _, p := range remaining {
+			grace := ca.grace(p)
+			err := ca.cfg.Kube.CoreV1().Pods(p.Namespace).EvictV1(ctx, &policyv1.Eviction{
+				ObjectMeta:    metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name},
+				DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: &grace, Preconditions: &metav1.Preconditions{UID: &p.UID}}})
+			switch {
+			case err == nil:
+				evicted++
+				gone[p.UID] = p
+				maxGrace = max(maxGrace, grace)
+				ca.rep.podEvicted(p, name)
+			case apierrors.IsNotFound(err) || apierrors.IsConflict(err): // gone, or replaced by another pod of that name
+			default:
+				lastErr = fmt.Errorf("evict %s/%s: %w", p.Namespace, p.Name, err)
+				next = append(next, p)
+			}
+		}
+		remaining = next
+		if len(remaining) == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			fail(fmt.Errorf("drain of %s stopped: %w", name, context.Cause(ctx)))
+			return
+		}
+		if !clk.Now().Before(deadline) {
+			fail(fmt.Errorf("%d pod(s) on %s not evicted within %s: %w", len(remaining), name, ca.cfg.MaxPodEvictionTime, lastErr))
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-clk.After(ca.cfg.EvictionRetryTime):
+		}
+	}
+	// Wait for the evicted pods to go (their grace period and a headroom).
+	wait := time.Duration(maxGrace)*time.Second + podEvictionHeadroom
+	until := clk.Now().Add(wait)
+	poll := min(ca.cfg.EvictionRetryTime, 5*time.Second)
+	for {
+		left := 0
+		for uid, p := range gone {
+			if q, err := ca.pods.Pods(p.Namespace).Get(p.Name); err == nil && q.UID == uid && q.Spec.NodeName == name {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			fail(fmt.Errorf("drain of %s stopped: %w", name, context.Cause(ctx)))
+			return
+		}
+		if !clk.Now().Before(until) {
+			fail(fmt.Errorf("%d evicted pod(s) still on %s after %s", left, name, wait))
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-clk.After(poll):
+		}
+	}
+	// DeleteNodes under the scan lock: a scan sees the node either as
+	// draining (target not yet lowered) or as deleted (target lowered).
+	ca.mu.Lock()
+	err := j.ng.DeleteNodes(ctx, []string{j.del.ProviderID})
+	if err != nil {
+		ca.loop.State.DeleteFailed(clk.Now(), j.del)
+	}
+	ca.finish(j, evicted, err)
+	ca.mu.Unlock()
+	if err != nil {
+		ca.undo(ctx, node, err)
+	}
+}
+
+// grace is p's grace period capped by MaxGracefulTerminationSec.
+func (ca *ClusterAutoscaler) grace(p *corev1.Pod) int64 {
+	g := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if p.Spec.TerminationGracePeriodSeconds != nil {
+		g = *p.Spec.TerminationGracePeriodSeconds
+	}
+	return max(0, min(g, ca.cfg.MaxGracefulTerminationSec))
+}
+
+// podsToEvict are the pods on a node a drain evicts: not DaemonSet pods,
+// mirror pods, finished pods or pods already being deleted.
+func (ca *ClusterAutoscaler) podsToEvict(node string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, o := range ca.podStore.List() {
+		p, ok := o.(*corev1.Pod)
+		if !ok || p.Spec.NodeName != node || terminal(p) || p.DeletionTimestamp != nil {
+			continue
+		}
+		if _, mirror := p.Annotations["kubernetes.io/config.mirror"]; mirror {
+			continue
+		}
+		if ref := metav1.GetControllerOf(p); ref != nil && ref.Kind == "DaemonSet" {
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *corev1.Pod) int {
+		if a.Namespace != b.Namespace {
+			if a.Namespace < b.Namespace {
+				return -1
+			}
+			return 1
+		}
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// undo takes a removal back: the taint goes (and the cordon, when the
+// removal set it), a ScaleDownFailed Event says why.
+func (ca *ClusterAutoscaler) undo(ctx context.Context, node *corev1.Node, cause error) {
+	uctx := ctx
+	if ctx.Err() != nil { // stopping: still clean up, briefly
+		var cancel context.CancelFunc
+		uctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+	}
+	if err := ca.unmark(uctx, node.Name); err != nil {
+		ca.log.Error(err, "Removing the ToBeDeleted taint failed", "node", node.Name)
+	}
+	ca.rep.nodeEvent(node, corev1.EventTypeWarning, reasonScaleDownFailed, fmt.Sprintf("failed to remove the node: %v", cause))
+	ca.log.Info("Scale-down failed: node kept", "node", node.Name, "err", cause.Error())
+}
+
+// finish records a removal's end for the next ScanResult.
+func (ca *ClusterAutoscaler) finish(j *drainJob, evicted int, err error) {
+	r := Removal{Node: j.del.Node, Group: j.del.Group, ProviderID: j.del.ProviderID, Empty: j.del.Empty, Evicted: evicted,
+		Start: j.start, End: ca.cfg.Clock.Now()}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	ca.dmu.Lock()
+	defer ca.dmu.Unlock()
+	if _, ok := ca.draining[j.del.Node]; ok {
+		delete(ca.draining, j.del.Node)
+		ca.dgen++
+	}
+	ca.finished = append(ca.finished, r)
+}
+
+func (ca *ClusterAutoscaler) takeFinished() []Removal {
+	ca.dmu.Lock()
+	defer ca.dmu.Unlock()
+	f := ca.finished
+	ca.finished = nil
+	return f
+}
+
+// drainingGroups counts the drains in progress per group.
+func (ca *ClusterAutoscaler) drainingGroups() (map[string]int, map[string]bool, int64) {
+	ca.dmu.Lock()
+	defer ca.dmu.Unlock()
+	g, n := map[string]int{}, map[string]bool{}
+	for name, j := range ca.draining {
+		g[j.del.Group]++
+		n[name] = true
+	}
+	return g, n, ca.dgen
+}
+
+// drainingNodes are the nodes being drained, sorted.
+func (ca *ClusterAutoscaler) drainingNodes() []string {
+	ca.dmu.Lock()
+	defer ca.dmu.Unlock()
+	var out []string
+	for name := range ca.draining {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func hasToBeDeleted(n *corev1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Key == autoscaler.TaintToBeDeleted {
+			return true
+		}
+	}
+	return false
+}
+
+// markToBeDeleted taints the node ToBeDeletedByClusterAutoscaler
+// (NoSchedule, the Unix time as value) and cordons it, in one update
+// retried on conflict; a node it cordoned gets AnnotationCordoned.
+func (ca *ClusterAutoscaler) markToBeDeleted(ctx context.Context, name string, now time.Time) (*corev1.Node, error) {
+	api := ca.cfg.Kube.CoreV1().Nodes()
+	var out *corev1.Node
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := api.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n = n.DeepCopy()
+		if !hasToBeDeleted(n) {
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: autoscaler.TaintToBeDeleted,
+				Value: strconv.FormatInt(now.Unix(), 10), Effect: corev1.TaintEffectNoSchedule})
+		}
+		if !n.Spec.Unschedulable {
+			n.Spec.Unschedulable = true
+			if n.Annotations == nil {
+				n.Annotations = map[string]string{}
+			}
+			n.Annotations[AnnotationCordoned] = "true"
+		}
+		out, err = api.Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("autoscale: taint node %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// unmark removes the ToBeDeleted taint and, when the autoscaler cordoned
+// the node, the cordon; a node that is gone needs nothing.
+func (ca *ClusterAutoscaler) unmark(ctx context.Context, name string) error {
+	api := ca.cfg.Kube.CoreV1().Nodes()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := api.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n = n.DeepCopy()
+		changed := false
+		if hasToBeDeleted(n) {
+			n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == autoscaler.TaintToBeDeleted })
+			changed = true
+		}
+		if _, ok := n.Annotations[AnnotationCordoned]; ok {
+			n.Spec.Unschedulable = false
+			delete(n.Annotations, AnnotationCordoned)
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+		_, err = api.Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// cleanStaleTaints removes the ToBeDeleted taints (and the cordons the
+// autoscaler set) that a previous run left on nodes, as cluster-autoscaler
+// does at start.
+func (ca *ClusterAutoscaler) cleanStaleTaints(ctx context.Context) int {
+	// From the API server, not the cache: this runs once, and must see
+	// every taint.
+	nodes, err := ca.cfg.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		ca.log.Error(err, "Listing nodes for stale ToBeDeleted taints failed")
+		return 0
+	}
+	_, draining, _ := ca.drainingGroups()
+	n := 0
+	for i := range nodes.Items {
+		node := &nodes.Items[i]
+		if draining[node.Name] || (!hasToBeDeleted(node) && node.Annotations[AnnotationCordoned] == "") {
+			continue
+		}
+		if err := ca.unmark(ctx, node.Name); err != nil {
+			ca.log.Error(err, "Removing a stale ToBeDeleted taint failed", "node", node.Name)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		ca.log.Info("Removed stale ToBeDeleted taints", "nodes", n)
+	}
+	return n
+}
+
+var _ = simulate.AnnotationSafeToEvict

@@ -1,0 +1,613 @@
+package autoscale_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stypes "k8s.io/apimachinery/pkg/types"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/kscale/kscale/autoscale"
+	"github.com/kscale/kscale/nodegroup"
+	"github.com/kscale/kscale/nodegroup/fake"
+	"github.com/kscale/kscale/schedule"
+	"github.com/kscale/kscale/simulate/autoscaler"
+)
+
+// caEnv is a fake cluster for the cluster autoscaler: a fake clientset
+// whose Nodes mirror a fake provider's running instances, and an eviction
+// reactor that deletes the evicted pod (or refuses, as a PDB does).
+type caEnv struct {
+	kube *kubefake.Clientset
+	prov *fake.Provider
+	ca   *autoscale.ClusterAutoscaler
+	ctx  context.Context
+
+	evictions atomic.Int32
+	refuse    atomic.Bool // answer every eviction with 429
+}
+
+func template(pool string, cpu int64) nodegroup.Template {
+	return nodegroup.Template{InstanceType: pool + ".large", Labels: map[string]string{"pool": pool},
+		Allocatable: nodegroup.Resources{MilliCPU: cpu, Memory: 8 << 30, Pods: 110}}
+}
+
+func caNode(name, providerID, pool string, cpu int64, age time.Duration) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"pool": pool},
+		CreationTimestamp: metav1.NewTime(time.Now().Add(-age))},
+		Spec: corev1.NodeSpec{ProviderID: providerID},
+		Status: corev1.NodeStatus{
+			Allocatable: corev1.ResourceList{corev1.ResourceCPU: *resource.NewMilliQuantity(cpu, resource.DecimalSI),
+				corev1.ResourceMemory: *resource.NewQuantity(8<<30, resource.BinarySI), corev1.ResourcePods: resource.MustParse("110")},
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+}
+
+func caPod(name, node string, cpu int64) *corev1.Pod {
+	yes := true
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", UID: k8stypes.UID("uid-" + name),
+		Labels:          map[string]string{"app": "web"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-1", Controller: &yes}}},
+		Spec: corev1.PodSpec{NodeName: node, NodeSelector: map[string]string{"pool": "small"},
+			Containers: []corev1.Container{{Name: "app", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: *resource.NewMilliQuantity(cpu, resource.DecimalSI)}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	if node == "" {
+		p.Status.Phase = corev1.PodPending
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}
+	}
+	return p
+}
+
+// newCAEnv builds the provider's groups, a Node per running instance
+// (named <group>-<n>, the first the oldest) and the extra objects.
+func newCAEnv(t *testing.T, cfg autoscale.ClusterAutoscalerConfig, groups []fake.GroupConfig, objs ...runtime.Object) *caEnv {
+	t.Helper()
+	e := &caEnv{prov: fake.New(time.Now(), groups...)}
+	for _, g := range groups {
+		gs, _ := e.prov.NodeGroups(context.Background())
+		for _, x := range gs {
+			if x.Id() != g.ID {
+				continue
+			}
+			insts, _ := x.Nodes(context.Background())
+			for i, in := range insts {
+				objs = append(objs, caNode(fmt.Sprintf("%s-%d", g.ID, i), in.ProviderID, g.Template.Labels["pool"],
+					g.Template.Allocatable.MilliCPU, time.Duration(len(insts)-i)*time.Hour))
+			}
+		}
+	}
+	e.kube = kubefake.NewClientset(objs...)
+	e.kube.PrependReactor("create", "pods", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "eviction" {
+			return false, nil, nil
+		}
+		e.evictions.Add(1)
+		ev := a.(clienttesting.CreateAction).GetObject().(*policyv1.Eviction)
+		if e.refuse.Load() {
+			return true, nil, apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0)
+		}
+		err := e.kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), ev.Namespace, ev.Name)
+		return true, nil, err
+	})
+	cfg.Kube, cfg.Provider = e.kube, e.prov
+	if cfg.Recorder == nil {
+		cfg.Recorder = record.NewFakeRecorder(1000)
+	}
+	ca, err := autoscale.NewClusterAutoscaler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ca = ca
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e.ctx = ctx
+	if err := ca.StartInformers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// fastLoop removes an unneeded node at the second scan.
+func fastLoop() autoscaler.Config {
+	return autoscaler.Config{ScaleDownUnneededTime: time.Nanosecond, ScaleDownDelayAfterAdd: time.Nanosecond,
+		ScaleDownDelayAfterDelete: time.Nanosecond, ScaleDownDelayAfterFailure: time.Nanosecond}
+}
+
+func (e *caEnv) ops(op string) []fake.Event {
+	var out []fake.Event
+	for _, ev := range e.prov.Events() {
+		if ev.Op == op {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// eventually polls cond for up to 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// waitSeen waits until the informers have the objects the test just
+// created.
+func (e *caEnv) waitPods(t *testing.T, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d pods in the informer", n), func() bool {
+		res, err := e.ca.Recommend(e.ctx)
+		return err == nil && res.Nodes >= 0 && countPods(e) == n
+	})
+}
+
+func countPods(e *caEnv) int {
+	l, _ := e.kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	return len(l.Items)
+}
+
+func TestClusterAutoscalerScaleUpRaisesTheFittingGroup(t *testing.T) {
+	groups := []fake.GroupConfig{
+		{ID: "big", Min: 0, Max: 10, Size: 0, Template: template("big", 8000)},
+		{ID: "small", Min: 0, Max: 10, Size: 1, Template: template("small", 2000)},
+	}
+	// The small node is full; three 1-CPU pods that only fit "small" nodes
+	// pend: two 2-CPU nodes are needed.
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups,
+		caPod("busy", "small-0", 1900), caPod("p1", "", 1000), caPod("p2", "", 1000), caPod("p3", "", 1000),
+		// Not marked unschedulable yet: not pending for the cluster autoscaler.
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "fresh", Namespace: "shop"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}})
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unschedulable) != 3 {
+		t.Fatalf("unschedulable = %v, want p1..p3", res.Unschedulable)
+	}
+	inc := e.ops("IncreaseSize")
+	if len(inc) != 1 || inc[0].Group != "small" || inc[0].Delta != 2 {
+		t.Fatalf("IncreaseSize calls = %+v, want one of small by 2", inc)
+	}
+	if len(res.Increases) != 1 || res.Increases[0].Err != "" || res.Actions.Increases[0].Reason != autoscaler.ReasonScaleUp {
+		t.Fatalf("increases = %+v / %+v", res.Increases, res.Actions.Increases)
+	}
+	if res.Nodes != 1 || res.ReadyNodes != 1 || len(res.Groups) != 2 || res.Groups[1].Upcoming != 2 || res.Groups[1].Target != 1 {
+		t.Fatalf("result = %+v", res)
+	}
+	// The next scan sees the launches as upcoming: no second increase.
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.ops("IncreaseSize")); n != 1 {
+		t.Fatalf("%d IncreaseSize calls after the second scan, want 1", n)
+	}
+	if st := e.ca.State(); len(st.Launches["small"]) != 2 {
+		t.Fatalf("launches = %v", st.Launches)
+	}
+}
+
+func TestClusterAutoscalerIncreaseFailureBacksOff(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 0, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("p1", "", 1000))
+	e.prov.FailNext("IncreaseSize", errors.New("quota exceeded"))
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Increases) != 1 || !strings.Contains(res.Increases[0].Err, "quota exceeded") {
+		t.Fatalf("increases = %+v", res.Increases)
+	}
+	st := e.ca.State()
+	if _, ok := st.Backoff.Groups["small"]; !ok || len(st.Launches["small"]) != 0 {
+		t.Fatalf("state after a failed increase: backoff %+v launches %v", st.Backoff, st.Launches)
+	}
+	if _, ok := res.Backoff.Groups["small"]; !ok {
+		t.Fatalf("result backoff = %+v", res.Backoff)
+	}
+	// Backed off: the next scan does not raise it again.
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if inc := e.ops("IncreaseSize"); len(inc) != 1 {
+		t.Fatalf("IncreaseSize calls = %+v, want only the failed one", inc)
+	}
+}
+
+func TestClusterAutoscalerRemovesUnneededNode(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	ds := true
+	daemon := caPod("agent", "small-0", 50)
+	daemon.OwnerReferences = []metav1.OwnerReference{{Kind: "DaemonSet", Name: "agent", Controller: &ds}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(), EvictionRetryTime: 10 * time.Millisecond},
+		groups, caPod("a", "small-0", 300), daemon, caPod("b", "small-1", 400))
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Deletes) != 0 {
+		t.Fatalf("first scan deletes %+v: the nodes just became unneeded", res.Actions.Deletes)
+	}
+	time.Sleep(time.Millisecond)
+	res, err = e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Deletes) != 1 || res.Actions.Deletes[0].Node != "small-0" || !res.Deletes[0].Started {
+		t.Fatalf("deletes = %+v outcomes %+v", res.Actions.Deletes, res.Deletes)
+	}
+	eventually(t, "DeleteNodes", func() bool { return len(e.ops("DeleteNodes")) == 1 })
+	del := e.ops("DeleteNodes")[0]
+	if del.Group != "small" || len(del.IDs) != 1 || del.IDs[0] != res.Actions.Deletes[0].ProviderID {
+		t.Fatalf("DeleteNodes = %+v", del)
+	}
+	n, err := e.kube.CoreV1().Nodes().Get(e.ctx, "small-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Spec.Unschedulable || len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != autoscaler.TaintToBeDeleted ||
+		n.Spec.Taints[0].Effect != corev1.TaintEffectNoSchedule {
+		t.Fatalf("node after removal: unschedulable %v taints %+v", n.Spec.Unschedulable, n.Spec.Taints)
+	}
+	if _, err := e.kube.CoreV1().Pods("shop").Get(e.ctx, "a", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("pod a not evicted: %v", err)
+	}
+	if _, err := e.kube.CoreV1().Pods("shop").Get(e.ctx, "agent", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the DaemonSet pod was evicted: %v", err)
+	}
+	if e.evictions.Load() != 1 {
+		t.Fatalf("%d evictions, want 1", e.evictions.Load())
+	}
+	var fin []autoscale.Removal
+	eventually(t, "the removal in Finished", func() bool {
+		r, err := e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin = append(fin, r.Finished...)
+		return len(fin) > 0
+	})
+	if fin[0].Node != "small-0" || fin[0].Err != "" || fin[0].Evicted != 1 || fin[0].Empty {
+		t.Fatalf("finished = %+v", fin)
+	}
+}
+
+func TestClusterAutoscalerDeletesEmptyNodeAtOnce(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop()}, groups, caPod("b", "small-1", 1500))
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deletes) != 1 || res.Deletes[0].Started || res.Deletes[0].Err != "" || !res.Actions.Deletes[0].Empty {
+		t.Fatalf("deletes = %+v / %+v", res.Actions.Deletes, res.Deletes)
+	}
+	if len(res.Finished) != 1 || res.Finished[0].Node != "small-0" || !res.Finished[0].Empty {
+		t.Fatalf("finished = %+v", res.Finished)
+	}
+	if d := e.ops("DeleteNodes"); len(d) != 1 {
+		t.Fatalf("DeleteNodes = %+v", d)
+	}
+	if e.evictions.Load() != 0 {
+		t.Fatal("an empty node was drained")
+	}
+}
+
+func TestClusterAutoscalerEvictionRefusedUntaintsAndReports(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(),
+		MaxPodEvictionTime: 150 * time.Millisecond, EvictionRetryTime: 20 * time.Millisecond},
+		groups, caPod("a", "small-0", 300), caPod("b", "small-1", 300))
+	e.refuse.Store(true)
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deletes) != 1 || !res.Deletes[0].Started {
+		t.Fatalf("deletes = %+v", res.Deletes)
+	}
+	node := res.Actions.Deletes[0].Node
+	var fin []autoscale.Removal
+	eventually(t, "the failed removal in Finished", func() bool {
+		r, err := e.ca.Recommend(e.ctx) // Recommend does not take Finished
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Finished) != 0 {
+			t.Fatal("Recommend reported Finished")
+		}
+		r, err = e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin = append(fin, r.Finished...)
+		return len(fin) > 0
+	})
+	if fin[0].Node != node || !strings.Contains(fin[0].Err, "not evicted") || !strings.Contains(fin[0].Err, "disruption budget") {
+		t.Fatalf("finished = %+v", fin)
+	}
+	if n := e.evictions.Load(); n < 3 {
+		t.Fatalf("%d eviction attempts, want retries every 20ms for 150ms", n)
+	}
+	if d := e.ops("DeleteNodes"); len(d) != 0 {
+		t.Fatalf("a node whose pods could not move was deleted: %+v", d)
+	}
+	n, _ := e.kube.CoreV1().Nodes().Get(e.ctx, node, metav1.GetOptions{})
+	if n.Spec.Unschedulable || len(n.Spec.Taints) != 0 || n.Annotations[autoscale.AnnotationCordoned] != "" {
+		t.Fatalf("node kept tainted or cordoned: %+v %+v", n.Spec, n.Annotations)
+	}
+	if st := e.ca.State(); st.LastScaleDownFailure.IsZero() {
+		t.Fatal("State.LastScaleDownFailure not set")
+	}
+	if _, err := e.kube.CoreV1().Pods("shop").Get(e.ctx, "a", metav1.GetOptions{}); err != nil {
+		t.Fatalf("pod a: %v", err)
+	}
+}
+
+func TestClusterAutoscalerKeepsACordonItDidNotSet(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(),
+		MaxPodEvictionTime: 30 * time.Millisecond, EvictionRetryTime: 10 * time.Millisecond},
+		groups, caPod("a", "small-0", 300), caPod("b", "small-1", 300))
+	n, _ := e.kube.CoreV1().Nodes().Get(e.ctx, "small-1", metav1.GetOptions{})
+	n.Spec.Unschedulable = true // cordoned by an operator
+	if _, err := e.kube.CoreV1().Nodes().Update(e.ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.refuse.Store(true)
+	eventually(t, "a removal", func() bool {
+		r, err := e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(r.Actions.Deletes) > 0
+	})
+	eventually(t, "the node untainted", func() bool {
+		_, _ = e.ca.Scan(e.ctx)
+		n, _ := e.kube.CoreV1().Nodes().Get(e.ctx, "small-1", metav1.GetOptions{})
+		m, _ := e.kube.CoreV1().Nodes().Get(e.ctx, "small-0", metav1.GetOptions{})
+		return len(n.Spec.Taints) == 0 && len(m.Spec.Taints) == 0 && len(e.ca.State().Unneeded) >= 0 && e.evictions.Load() > 0
+	})
+	n, _ = e.kube.CoreV1().Nodes().Get(e.ctx, "small-1", metav1.GetOptions{})
+	if !n.Spec.Unschedulable {
+		t.Fatal("the operator's cordon was removed")
+	}
+}
+
+func TestClusterAutoscalerProviderErrorsEndTheScan(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 0, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("p1", "", 1000))
+	e.prov.FailNext("Refresh", errors.New("API down"))
+	res, err := e.ca.Scan(e.ctx)
+	if err == nil || !strings.Contains(err.Error(), "API down") || res.Err != err.Error() {
+		t.Fatalf("scan = %+v, %v", res, err)
+	}
+	if len(e.ops("IncreaseSize")) != 0 || len(res.Actions.Increases) != 0 {
+		t.Fatal("a failed scan acted")
+	}
+	// The next scan works.
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.ops("IncreaseSize")) != 1 {
+		t.Fatal("no scale-up after the provider recovered")
+	}
+}
+
+// lying wraps a provider's groups with bad answers.
+type lying struct {
+	*fake.Provider
+	target   int
+	min, max int
+	dup      bool
+}
+
+type lyingGroup struct {
+	nodegroup.NodeGroup
+	l *lying
+}
+
+func (g lyingGroup) TargetSize(context.Context) (int, error) { return g.l.target, nil }
+func (g lyingGroup) MinSize() int                            { return g.l.min }
+func (g lyingGroup) MaxSize() int                            { return g.l.max }
+
+func (l *lying) NodeGroups(ctx context.Context) ([]nodegroup.NodeGroup, error) {
+	gs, err := l.Provider.NodeGroups(ctx)
+	var out []nodegroup.NodeGroup
+	for _, g := range gs {
+		out = append(out, lyingGroup{g, l})
+		if l.dup {
+			out = append(out, lyingGroup{g, l})
+		}
+	}
+	return out, err
+}
+
+func TestClusterAutoscalerDistrustsTheProvider(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		l    lying
+		want string
+	}{
+		{"negative target", lying{target: -1, max: 5}, `"small": target size -1 is negative`},
+		{"min over max", lying{target: 1, min: 4, max: 2}, `"small": min 4 and max 2`},
+		{"duplicate", lying{target: 1, max: 5, dup: true}, `node group "small" twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tc.l
+			l.Provider = fake.New(time.Now(), fake.GroupConfig{ID: "small", Max: 5, Template: template("small", 2000)})
+			kube := kubefake.NewClientset(caPod("p1", "", 1000))
+			ca, err := autoscale.NewClusterAutoscaler(autoscale.ClusterAutoscalerConfig{Kube: kube, Provider: &l, Recorder: record.NewFakeRecorder(10)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := ca.StartInformers(ctx); err != nil {
+				t.Fatal(err)
+			}
+			res, err := ca.Scan(ctx)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || res.Err == "" {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if len(l.Events()) != 1 { // Refresh only
+				t.Fatalf("provider calls = %+v", l.Events())
+			}
+		})
+	}
+}
+
+func TestClusterAutoscalerRecommendWritesNothing(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop()}, groups,
+		caPod("a", "small-0", 300), caPod("b", "small-1", 300), caPod("p1", "", 1900))
+	before, _ := json.Marshal(e.ca.State())
+	writes := func() int {
+		n := 0
+		for _, a := range e.kube.Actions() {
+			if v := a.GetVerb(); v != "list" && v != "watch" && v != "get" {
+				n++
+			}
+		}
+		return n
+	}
+	w0 := writes()
+	for range 3 {
+		res, err := e.ca.Recommend(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.DryRun || len(res.Actions.Increases) != 1 || len(res.Increases) != 0 {
+			t.Fatalf("recommend = %+v", res)
+		}
+	}
+	after, _ := json.Marshal(e.ca.State())
+	if string(before) != string(after) {
+		t.Fatalf("state changed: %s → %s", before, after)
+	}
+	for _, ev := range e.prov.Events() {
+		if ev.Op != "Refresh" {
+			t.Fatalf("provider written: %+v", ev)
+		}
+	}
+	if w := writes(); w != w0 {
+		t.Fatalf("%d API writes", w-w0)
+	}
+	// A DryRun controller's Scan is a Recommend.
+	dry := newCAEnv(t, autoscale.ClusterAutoscalerConfig{DryRun: true},
+		[]fake.GroupConfig{{ID: "small", Max: 10, Template: template("small", 2000)}}, caPod("p1", "", 1900))
+	res, err := dry.ca.Scan(dry.ctx)
+	if err != nil || !res.DryRun || len(res.Actions.Increases) != 1 || len(dry.ops("IncreaseSize")) != 0 {
+		t.Fatalf("dry-run scan = %+v, %v", res, err)
+	}
+}
+
+func TestClusterAutoscalerRunCleansStaleTaints(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: autoscaler.Config{ScanInterval: time.Hour, ScaleDownDisabled: true}}, groups)
+	for i, cordonedByUs := range []bool{true, false} {
+		n, _ := e.kube.CoreV1().Nodes().Get(e.ctx, fmt.Sprintf("small-%d", i), metav1.GetOptions{})
+		n.Spec.Taints = []corev1.Taint{{Key: autoscaler.TaintToBeDeleted, Value: "1700000000", Effect: corev1.TaintEffectNoSchedule},
+			{Key: "other", Effect: corev1.TaintEffectNoExecute}}
+		n.Spec.Unschedulable = true
+		if cordonedByUs {
+			n.Annotations = map[string]string{autoscale.AnnotationCordoned: "true"}
+		}
+		if _, err := e.kube.CoreV1().Nodes().Update(e.ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = e.ca.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	eventually(t, "stale taints removed", func() bool {
+		for i := range 2 {
+			n, _ := e.kube.CoreV1().Nodes().Get(e.ctx, fmt.Sprintf("small-%d", i), metav1.GetOptions{})
+			if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "other" {
+				return false
+			}
+		}
+		return true
+	})
+	n0, _ := e.kube.CoreV1().Nodes().Get(e.ctx, "small-0", metav1.GetOptions{})
+	n1, _ := e.kube.CoreV1().Nodes().Get(e.ctx, "small-1", metav1.GetOptions{})
+	if n0.Spec.Unschedulable || n0.Annotations[autoscale.AnnotationCordoned] != "" || !n1.Spec.Unschedulable {
+		t.Fatalf("cordons after cleanup: ours %v, operator's %v", n0.Spec.Unschedulable, n1.Spec.Unschedulable)
+	}
+}
+
+func TestNewClusterAutoscalerRefusesBadConfig(t *testing.T) {
+	kube := kubefake.NewClientset()
+	prov := fake.New(time.Now())
+	for _, tc := range []struct {
+		name string
+		cfg  autoscale.ClusterAutoscalerConfig
+		want []string
+	}{
+		{"nil clients", autoscale.ClusterAutoscalerConfig{}, []string{"kube is required", "provider is required"}},
+		{"negative durations", autoscale.ClusterAutoscalerConfig{Kube: kube, Provider: prov, MaxPodEvictionTime: -1,
+			EvictionRetryTime: -time.Second, MaxGracefulTerminationSec: -5, Resync: -1},
+			[]string{"maxPodEvictionTime", "evictionRetryTime", "maxGracefulTerminationSec", "resync"}},
+		{"bad loop", autoscale.ClusterAutoscalerConfig{Kube: kube, Provider: prov, Loop: autoscaler.Config{ScanInterval: -time.Second}},
+			[]string{"loop:", "ScanInterval"}},
+		{"bad schedule", autoscale.ClusterAutoscalerConfig{Kube: kube, Provider: prov, Schedules: []autoscale.ScheduledWorkload{
+			{Name: "web", Kind: "CronJob"}, {Name: "", Schedule: &schedule.Schedule{}, Policy: "Sometimes", StartUp: -1}}},
+			[]string{"schedules[0]: ", "kind \"CronJob\"", "schedule is required", "schedules[1]", "name is required", "policy", "startUp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := autoscale.NewClusterAutoscaler(tc.cfg)
+			if !errors.Is(err, autoscale.ErrInvalidConfig) {
+				t.Fatalf("err = %v, want ErrInvalidConfig", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+	_, err := autoscale.ScheduledFromCronTarget(autoscale.CronTarget{Name: "x", Namespace: "shop"}, time.Minute)
+	if !errors.Is(err, autoscale.ErrInvalidConfig) {
+		t.Fatalf("ScheduledFromCronTarget without a schedule: %v", err)
+	}
+}
+
+func TestClusterAutoscalerScanBeforeSync(t *testing.T) {
+	ca, err := autoscale.NewClusterAutoscaler(autoscale.ClusterAutoscalerConfig{Kube: kubefake.NewClientset(), Provider: fake.New(time.Now()),
+		Recorder: record.NewFakeRecorder(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.HasSynced() {
+		t.Fatal("synced before start")
+	}
+	if _, err := ca.Scan(context.Background()); !errors.Is(err, autoscale.ErrNotSynced) {
+		t.Fatalf("scan before sync: %v", err)
+	}
+}
