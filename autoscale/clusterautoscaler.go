@@ -181,6 +181,8 @@ type ClusterAutoscaler struct {
 	version, podsVersion, volVersion atomic.Int64
 
 	obsCache // guarded by mu
+	// dryRemoval is the removal simulation of the last dry run.
+	dryRemoval *autoscaler.Removal
 
 	dmu      sync.Mutex
 	dgen     int64                // bumped when draining changes
@@ -462,10 +464,17 @@ func (ca *ClusterAutoscaler) scanLocked(ctx context.Context, now time.Time, dry 
 	obs := &ca.obs
 	var saved autoscaler.State
 	if dry {
+		// Step on the State as it is, then put it back. The removal
+		// simulation is a cache keyed by what it read (State.Removal):
+		// dry runs keep their own, so that repeated ones reuse it.
 		saved = ca.loop.State.Clone()
+		if ca.dryRemoval != nil {
+			ca.loop.State.Removal = ca.dryRemoval
+		}
 	}
 	act, err := ca.loop.Step(now, obs)
 	if dry {
+		ca.dryRemoval = ca.loop.State.Removal
 		ca.loop.State = saved
 	}
 	if err != nil {

@@ -270,25 +270,35 @@ func (ca *ClusterAutoscaler) buildPods(now time.Time, all bool) {
 	ca.ctr++
 	seen := ca.ctr
 	vol := ca.volVersion.Load()
-	var bound, pending []*corev1.Pod
-	nodeIdx := map[string]int{}
+	var pending []*corev1.Pod
+	var byNode [][]*corev1.Pod // bound pods per observed node
+	var nodeIdx map[string]int
 	if all {
+		nodeIdx = make(map[string]int, len(obs.Nodes))
 		for i := range obs.Nodes {
 			nodeIdx[obs.Nodes[i].Name] = i
 		}
+		byNode = make([][]*corev1.Pod, len(obs.Nodes))
 	}
+	lastNode, lastIdx, lastOK := "", 0, false
 	for _, o := range list {
 		p, ok := o.(*corev1.Pod)
 		if !ok || terminal(p) {
 			continue
 		}
 		if p.Spec.NodeName != "" {
-			if _, ok := nodeIdx[p.Spec.NodeName]; ok && all {
-				bound = append(bound, p)
-			} else if !all {
+			if !all {
 				if c := ca.conv[p.UID]; c != nil {
 					c.seen = seen // kept in the bound part
 				}
+				continue
+			}
+			if p.Spec.NodeName != lastNode {
+				lastNode = p.Spec.NodeName
+				lastIdx, lastOK = nodeIdx[lastNode]
+			}
+			if lastOK {
+				byNode[lastIdx] = append(byNode[lastIdx], p)
 			}
 			continue
 		}
@@ -297,23 +307,24 @@ func (ca *ClusterAutoscaler) buildPods(now time.Time, all bool) {
 		}
 	}
 	if all {
-		slices.SortFunc(bound, func(a, b *corev1.Pod) int {
-			if c := strings.Compare(a.Spec.NodeName, b.Spec.NodeName); c != 0 {
-				return c
+		// Bound pods in node order (the observation's), by name within a
+		// node: deterministic, and grouped as Step tallies them.
+		obs.Pods = obs.Pods[:0]
+		for i, ps := range byNode {
+			slices.SortFunc(ps, func(a, b *corev1.Pod) int {
+				if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+					return c
+				}
+				return strings.Compare(a.Name, b.Name)
+			})
+			for _, p := range ps {
+				k := len(obs.Pods)
+				obs.Pods = append(obs.Pods, simulate.Pod{})
+				if !ca.convert(p, now, vol, seen, &obs.Pods[k]) {
+					obs.Pods = obs.Pods[:k]
+					obs.Nodes[i].ScaleDownDisabled = true
+				}
 			}
-			if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Name, b.Name)
-		})
-		obs.Pods = slices.Grow(obs.Pods[:0], len(bound)+len(pending))
-		for _, p := range bound {
-			sp, ok := ca.convert(p, now, vol, seen)
-			if !ok {
-				obs.Nodes[nodeIdx[p.Spec.NodeName]].ScaleDownDisabled = true
-				continue
-			}
-			obs.Pods = append(obs.Pods, sp)
 		}
 		ca.nBound = len(obs.Pods)
 	} else {
@@ -331,8 +342,10 @@ func (ca *ClusterAutoscaler) buildPods(now time.Time, all bool) {
 	ca.base.unschedulable = ca.base.unschedulable[:0:0]
 	for _, p := range pending {
 		ca.base.unschedulable = append(ca.base.unschedulable, PodRef{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID)})
-		if sp, ok := ca.convert(p, now, vol, seen); ok {
-			obs.Pods = append(obs.Pods, sp)
+		k := len(obs.Pods)
+		obs.Pods = append(obs.Pods, simulate.Pod{})
+		if !ca.convert(p, now, vol, seen, &obs.Pods[k]) {
+			obs.Pods = obs.Pods[:k]
 		}
 	}
 	for uid, c := range ca.conv {
@@ -342,19 +355,26 @@ func (ca *ClusterAutoscaler) buildPods(now time.Time, all bool) {
 	}
 }
 
-// convert is simulate.PodFromV1 of p, reused while p is unchanged.
-func (ca *ClusterAutoscaler) convert(p *corev1.Pod, now time.Time, vol, seen int64) (simulate.Pod, bool) {
+// convert writes simulate.PodFromV1 of p to out, reusing the last
+// conversion while p is unchanged; false when p does not convert.
+func (ca *ClusterAutoscaler) convert(p *corev1.Pod, now time.Time, vol, seen int64, out *simulate.Pod) bool {
 	c := ca.conv[p.UID]
 	if c != nil && c.rv == p.ResourceVersion && p.DeletionTimestamp == nil && (c.vol == vol || !hasClaims(p)) {
 		c.seen = seen
-		return c.pod, !c.bad
+		*out = c.pod
+		return !c.bad
 	}
 	sp, err := simulate.PodFromV1(p, simulate.ConvertOptions{Now: now, Volume: ca.volume})
 	if err != nil {
 		ca.log.Info("Pod left out of the simulation", "pod", p.Namespace+"/"+p.Name, "err", err)
 	}
-	ca.conv[p.UID] = &convPod{rv: p.ResourceVersion, vol: vol, seen: seen, pod: sp, bad: err != nil}
-	return sp, err == nil
+	if c == nil {
+		c = &convPod{}
+		ca.conv[p.UID] = c
+	}
+	*c = convPod{rv: p.ResourceVersion, vol: vol, seen: seen, pod: sp, bad: err != nil}
+	*out = sp
+	return err == nil
 }
 
 func hasClaims(p *corev1.Pod) bool {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +23,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/kscale/kscale/autoscale"
 	"github.com/kscale/kscale/nodegroup"
@@ -609,5 +612,53 @@ func TestClusterAutoscalerScanBeforeSync(t *testing.T) {
 	}
 	if _, err := ca.Scan(context.Background()); !errors.Is(err, autoscale.ErrNotSynced) {
 		t.Fatalf("scan before sync: %v", err)
+	}
+}
+
+func TestClusterAutoscalerPreProvisionsForASchedule(t *testing.T) {
+	sched, err := schedule.New(schedule.Spec{TimeZone: "UTC", Rules: []schedule.RuleSpec{{
+		Name: "noon", Start: "0 12 * * *", End: "0 13 * * *", Bounds: schedule.Floor(20)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := int32(2)
+	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: appsv1.DeploymentSpec{Replicas: &two, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+			Spec: corev1.PodSpec{NodeSelector: map[string]string{"pool": "small"}, Containers: []corev1.Container{{Name: "app",
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}}}}
+	w, err := autoscale.ScheduledFromCronTarget(autoscale.CronTarget{Name: "noon", Namespace: "shop", Schedule: sched,
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Name != "web" || w.Kind != "Deployment" || w.Policy != schedule.PolicyClamp || w.StartUp != time.Minute {
+		t.Fatalf("scheduled workload = %+v", w)
+	}
+	clk := testingclock.NewFakeClock(time.Date(2026, 3, 2, 11, 30, 0, 0, time.UTC))
+	groups := []fake.GroupConfig{{ID: "small", Max: 30, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Clock: clk, Schedules: []autoscale.ScheduledWorkload{w}}, groups, web)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Increases) != 0 {
+		t.Fatalf("raised 30 min ahead: %+v", res.Actions.Increases)
+	}
+	clk.SetTime(time.Date(2026, 3, 2, 11, 54, 0, 0, time.UTC)) // within the 5 min floor + start-up + scan
+	res, err = e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := res.Actions.Increases
+	if len(inc) != 1 || inc[0].Reason != autoscaler.ReasonPreProvision || inc[0].Workload != "shop/web" || inc[0].Replicas != 20 ||
+		!inc[0].At.Equal(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)) || inc[0].Delta != 9 {
+		t.Fatalf("increases = %+v, want 9 nodes for 18 one-CPU pods ahead of 12:00", inc)
+	}
+	if ev := e.ops("IncreaseSize"); len(ev) != 1 || ev[0].Delta != 9 {
+		t.Fatalf("IncreaseSize = %+v", ev)
+	}
+	if st := e.ca.State(); len(st.Holds) != 1 {
+		t.Fatalf("holds = %+v", st.Holds)
 	}
 }
