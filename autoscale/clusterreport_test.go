@@ -230,6 +230,32 @@ func TestReportStatusUnhealthy(t *testing.T) {
 	if at(t, doc, "clusterWide", "health", "status") != "Healthy" || testutil.ToFloat64(e.c.m.safe) != 1 {
 		t.Errorf("health: %v", at(t, doc, "clusterWide", "health"))
 	}
+
+	// Group health counts only nodes missing below the target that are
+	// not on their way: 9 of 10 unready but 8 launching is healthy; a
+	// group with no node although its target is 2 and nothing launches is
+	// not, and its scale-up shows Unhealthy before its backoff.
+	r = &ScanResult{Time: reportT0.Add(time.Minute), Nodes: 2, ReadyNodes: 2,
+		Groups: []GroupStatus{
+			{ID: "launching", Max: 20, Target: 10, Registered: 2, Ready: 1, Upcoming: 8},
+			{ID: "empty", Max: 5, Target: 2},
+			{ID: "idle", Max: 5},
+		},
+		Backoff: simulate.Backoff{Groups: map[string]simulate.BackoffEntry{"empty": {Until: reportT0.Add(time.Hour), Reason: "x"}}}}
+	e.c.publish(context.Background(), r)
+	_, doc = e.statusDoc(t)
+	for i, want := range []string{"Healthy", "Unhealthy", "Healthy"} {
+		if got := at(t, doc, "nodeGroups", i, "health", "status"); got != want {
+			t.Errorf("group %d health %v, want %s", i, got, want)
+		}
+	}
+	if at(t, doc, "nodeGroups", 0, "scaleUp", "status") != "InProgress" || at(t, doc, "nodeGroups", 1, "scaleUp", "status") != "Unhealthy" ||
+		at(t, doc, "nodeGroups", 2, "scaleUp", "status") != "NoActivity" {
+		t.Errorf("scaleUp: %v", at(t, doc, "nodeGroups"))
+	}
+	if testutil.ToFloat64(e.c.m.groupHealthy.WithLabelValues("empty")) != 0 || testutil.ToFloat64(e.c.m.groupHealthy.WithLabelValues("launching")) != 1 {
+		t.Error("node_group_healthiness")
+	}
 }
 
 func TestReportStatusCreateThenUpdate(t *testing.T) {

@@ -142,6 +142,21 @@ func healthy(unready, total int) bool {
 	return unready <= okTotalUnreadyCount || float64(unready) <= maxTotalUnreadyPercentage/100*float64(total)
 }
 
+// healthy is cluster-autoscaler's node-group test: the nodes missing
+// below the target, launches still on their way excepted, are
+// "unjustified unready"; the group is unhealthy when they exceed both
+// okTotalUnreadyCount and maxTotalUnreadyPercentage of its registered
+// nodes. A group with no registered node is healthy only while nothing
+// but launches on their way is missing.
+func (g *groupView) healthy() bool {
+	expected := g.target - g.Upcoming
+	if g.Registered == 0 {
+		return expected <= 0
+	}
+	missing := max(expected-g.Ready, 0)
+	return missing <= okTotalUnreadyCount || float64(missing) <= maxTotalUnreadyPercentage/100*float64(g.Registered)
+}
+
 // groupView is a group as the reporter reads it from one ScanResult, its
 // inputs clamped.
 type groupView struct {
@@ -224,7 +239,7 @@ func backoffInfo(group string, e *simulate.BackoffEntry) caBackoffInfo {
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
-	return caBackoffInfo{ErrorCode: code, ErrorMessage: msg}
+	return caBackoffInfo{ErrorCode: clip(code), ErrorMessage: clip(msg)}
 }
 
 // buildStatus builds the status of r, keeping prev's transition times for
@@ -271,17 +286,20 @@ func buildStatus(r *ScanResult, groups []groupView, unneededTotal int, prev *caS
 			NodeCounts: caNodeCount{Registered: caRegistered{Total: g.Registered, Ready: g.Ready, Unready: caUnready{Total: unready}},
 				Unregistered: g.Upcoming},
 			LastProbeTime: now, LastTransitionTime: now}
-		if !healthy(unready, g.Registered) {
+		groupOK := g.healthy()
+		if !groupOK {
 			ns.Health.Status = caUnhealthy
 		}
+		// cluster-autoscaler's order: a scale-up in progress, else an
+		// unhealthy group, else a backoff (with its error), else none.
 		ns.ScaleUp = caGroupUp{Status: caNoActivity, LastProbeTime: now, LastTransitionTime: now}
 		switch {
 		case g.Upcoming > 0:
 			ns.ScaleUp.Status = caInProgress
+		case !groupOK:
+			ns.ScaleUp.Status = caUnhealthy
 		case g.backoff != nil:
 			ns.ScaleUp.Status = caBackoff
-		}
-		if g.backoff != nil {
 			ns.ScaleUp.BackoffInfo = backoffInfo(g.ID, g.backoff)
 		}
 		ns.ScaleDown = scaleDownCond(g.candidates, now)

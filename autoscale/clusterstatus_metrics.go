@@ -199,7 +199,7 @@ func (c *clusterReporter) metricsLocked(r *ScanResult, groups []groupView, unnee
 		setGauge(m.groupMin, float64(g.Min), g.ID)
 		setGauge(m.groupMax, float64(g.Max), g.ID)
 		setGauge(m.groupTarget, float64(g.target), g.ID)
-		setGauge(m.groupHealthy, b2f(healthy(g.Registered-g.Ready, g.Registered)), g.ID)
+		setGauge(m.groupHealthy, b2f(g.healthy()), g.ID)
 		m.groupBackoff.DeletePartialMatch(prometheus.Labels{"node_group": g.ID})
 		if g.backoff != nil {
 			setGauge(m.groupBackoff, 1, g.ID, backoffInfo(g.ID, g.backoff).ErrorCode)
