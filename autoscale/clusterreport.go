@@ -56,6 +56,9 @@ type clusterReporter struct {
 	last     *caStatus       // the last status built, for transition times
 	groups   map[string]bool // groups with per-group series
 	unneeded map[string]int  // nodes unneeded per group, from setUnneeded
+	// statusRef is the status ConfigMap last written, the object of the
+	// ScaledUpGroup/ScaleDown log Events.
+	statusRef *corev1.ObjectReference
 	// unneededSet: setUnneeded was called; otherwise the nodes chosen for
 	// removal stand for the candidates.
 	unneededSet bool
@@ -129,18 +132,57 @@ func (c *clusterReporter) publish(ctx context.Context, r *ScanResult) {
 	}
 	c.podEvents(r, groups)
 	c.finishedEvents(r)
-	if err := c.writeStatus(ctx, r, st); err != nil {
+	cm, err := c.writeStatus(ctx, st)
+	if err != nil {
 		c.log.Error(err, "writing the status ConfigMap", "namespace", c.namespace, "name", c.name)
 		if c.m != nil {
 			c.m.statusErrors.Inc()
 		}
 	}
+	c.statusEvents(r, groups, cm)
+}
+
+// statusEvents records, as cluster-autoscaler's log recorder does, the
+// scan's resizes and removals on the status ConfigMap (the one just
+// written, else the last one written; none before a first write).
+func (c *clusterReporter) statusEvents(r *ScanResult, groups []groupView, cm *corev1.ConfigMap) {
+	c.mu.Lock()
+	if cm != nil {
+		c.statusRef = &corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: cm.Namespace, Name: cm.Name,
+			UID: cm.UID, ResourceVersion: cm.ResourceVersion}
+	}
+	ref := c.statusRef
+	c.mu.Unlock()
+	rec := c.rec.get()
+	if ref == nil || rec == nil {
+		return
+	}
+	for _, g := range groups {
+		for _, msg := range g.resized {
+			rec.Event(ref, corev1.EventTypeNormal, "ScaledUpGroup", clip(msg))
+		}
+	}
+	for i, o := range r.Increases {
+		if i < len(r.Actions.Increases) && o.Err != "" {
+			rec.Event(ref, corev1.EventTypeWarning, "FailedToScaleUpGroup",
+				clip(fmt.Sprintf("Scale-up failed for group %s: %s", r.Actions.Increases[i].Group, o.Err)))
+		}
+	}
+	for _, f := range r.Finished {
+		switch {
+		case f.Node == "" || f.Err != "":
+		case f.Empty:
+			rec.Event(ref, corev1.EventTypeNormal, "ScaleDownEmpty", clip(fmt.Sprintf("Scale-down: empty node %s removed", f.Node)))
+		default:
+			rec.Event(ref, corev1.EventTypeNormal, autoscaler.ReasonScaleDown, clip(fmt.Sprintf("Scale-down: node %s removed with drain", f.Node)))
+		}
+	}
 }
 
 // podEvents records TriggeredScaleUp on the unschedulable pods this scan's
-// scale-up is for, and, when no scale-up was carried out, NotTriggerScaleUp
-// on the pods the loop explained (cluster-autoscaler records the latter
-// only in loops without a scale-up).
+// scale-up is for, and, in a scan that attempted no scale-up,
+// NotTriggerScaleUp on the pods the loop explained (cluster-autoscaler
+// skips the latter in a loop whose scale-up succeeded or failed).
 func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
 	rec := c.rec.get()
 	var infos []string
@@ -151,8 +193,13 @@ func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
 	for _, p := range r.Actions.Pending {
 		pending[p.Pod] = true
 	}
+	attempted := false
+	for _, a := range r.Actions.Increases {
+		attempted = attempted || a.Reason == autoscaler.ReasonScaleUp
+	}
 	dropped := 0
-	if len(infos) > 0 {
+	switch {
+	case len(infos) > 0:
 		// The increases name how many pending pods they are for; the
 		// unschedulable pods the loop did not explain are those.
 		want := 0
@@ -179,7 +226,7 @@ func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
 				rec.Event(podRef(p), corev1.EventTypeNormal, autoscaler.ReasonScaleUp, clip(msg))
 			}
 		}
-	} else {
+	case !attempted:
 		byKey := make(map[string]PodRef, len(r.Unschedulable))
 		for _, p := range r.Unschedulable {
 			byKey[p.Namespace+"/"+p.Name] = p
@@ -262,17 +309,18 @@ func (c *clusterReporter) podEvicted(p *corev1.Pod, node string) {
 
 // writeStatus creates or updates the status ConfigMap (other keys and
 // annotations of an existing one are kept), retrying on conflicts.
-func (c *clusterReporter) writeStatus(ctx context.Context, r *ScanResult, st *caStatus) error {
+func (c *clusterReporter) writeStatus(ctx context.Context, st *caStatus) (*corev1.ConfigMap, error) {
 	if c.kube == nil {
-		return errors.New("no Kubernetes client")
+		return nil, errors.New("no Kubernetes client")
 	}
 	body, err := yaml.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("marshal status: %w", err)
+		return nil, fmt.Errorf("marshal status: %w", err)
 	}
 	stamp := st.Time
 	maps := c.kube.CoreV1().ConfigMaps(c.namespace)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	var written *corev1.ConfigMap
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := maps.Get(ctx, c.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			cm = &corev1.ConfigMap{
@@ -280,7 +328,7 @@ func (c *clusterReporter) writeStatus(ctx context.Context, r *ScanResult, st *ca
 					Annotations: map[string]string{AnnotationStatusLastUpdated: stamp}},
 				Data: map[string]string{StatusConfigMapKey: string(body)},
 			}
-			_, err = maps.Create(ctx, cm, metav1.CreateOptions{})
+			written, err = maps.Create(ctx, cm, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
 				// Created meanwhile: retry as an update.
 				return apierrors.NewConflict(corev1.Resource("configmaps"), c.name, err)
@@ -302,12 +350,16 @@ func (c *clusterReporter) writeStatus(ctx context.Context, r *ScanResult, st *ca
 		}
 		cm.Data[StatusConfigMapKey] = string(body)
 		cm.Annotations[AnnotationStatusLastUpdated] = stamp
-		_, err = maps.Update(ctx, cm, metav1.UpdateOptions{})
+		written, err = maps.Update(ctx, cm, metav1.UpdateOptions{})
 		if err != nil && !apierrors.IsConflict(err) {
 			return fmt.Errorf("update ConfigMap %s/%s: %w", c.namespace, c.name, err)
 		}
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return written, nil
 }
 
 func podRef(p PodRef) runtime.Object {

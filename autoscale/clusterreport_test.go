@@ -382,9 +382,16 @@ func TestReportStatusAPIFailureCounted(t *testing.T) {
 	if v := testutil.ToFloat64(e.c.m.statusErrors); v != 1 {
 		t.Errorf("status_write_errors_total = %v", v)
 	}
-	// Events and metrics still went out.
-	if len(e.events()) == 0 {
+	// Pod and node Events still went out; none on a ConfigMap never
+	// written.
+	ev := e.events()
+	if len(ev) == 0 {
 		t.Error("no events")
+	}
+	for _, x := range ev {
+		if strings.Contains(x, "ScaledUpGroup") || strings.Contains(x, "ScaleDownEmpty") {
+			t.Errorf("event on an unwritten ConfigMap: %q", x)
+		}
 	}
 }
 
@@ -423,13 +430,18 @@ func TestReportStatusUpdateConflictRetried(t *testing.T) {
 
 func TestReportEventsScaleUpAndNodes(t *testing.T) {
 	e := newReportEnv(t)
+	e.rec.IncludeObject = true
 	e.c.publish(context.Background(), reportScan(reportT0))
 	got := e.events()
+	pod, node, cm := " involvedObject{kind=Pod,apiVersion=v1}", " involvedObject{kind=Node,apiVersion=v1}", " involvedObject{kind=ConfigMap,apiVersion=v1}"
 	want := []string{
-		"Normal TriggeredScaleUp pod triggered scale-up: [{a 3->5 (max: 10)}]",
-		"Normal TriggeredScaleUp pod triggered scale-up: [{a 3->5 (max: 10)}]",
-		"Normal ScaleDown nodes removed by cluster autoscaler",
-		"Warning ScaleDownFailed failed to drain and delete node: evicting default/db-0: Cannot evict pod as it would violate the pod's disruption budget",
+		"Normal TriggeredScaleUp pod triggered scale-up: [{a 3->5 (max: 10)}]" + pod,
+		"Normal TriggeredScaleUp pod triggered scale-up: [{a 3->5 (max: 10)}]" + pod,
+		"Normal ScaleDown nodes removed by cluster autoscaler" + node,
+		"Warning ScaleDownFailed failed to drain and delete node: evicting default/db-0: Cannot evict pod as it would violate the pod's disruption budget" + node,
+		// On the status ConfigMap, as cluster-autoscaler's log recorder.
+		"Normal ScaledUpGroup Scale-up: group a size set to 5 instead of 3 (max: 10)" + cm,
+		"Normal ScaleDownEmpty Scale-down: empty node c-0 removed" + cm,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -474,10 +486,10 @@ func TestReportEventsFailedIncreaseTriggersNothing(t *testing.T) {
 	r.Increases = []Outcome{{Err: "throttled"}}
 	r.Finished = nil
 	e.c.publish(context.Background(), r)
-	for _, ev := range e.events() {
-		if strings.Contains(ev, "TriggeredScaleUp") && !strings.Contains(ev, "NotTriggerScaleUp") {
-			t.Errorf("failed increase triggered %q", ev)
-		}
+	// Neither TriggeredScaleUp nor, the scale-up having been attempted,
+	// NotTriggerScaleUp; the failure is on the status ConfigMap.
+	if ev := e.events(); len(ev) != 1 || ev[0] != "Warning FailedToScaleUpGroup Scale-up failed for group a: throttled" {
+		t.Errorf("events after a failed increase: %q", ev)
 	}
 	if v := testutil.ToFloat64(e.c.m.failedUps.WithLabelValues("cloudProviderError", "", "", "")); v != 1 {
 		t.Errorf("failed_scale_ups_total{cloudProviderError} = %v", v)
@@ -486,6 +498,15 @@ func TestReportEventsFailedIncreaseTriggersNothing(t *testing.T) {
 
 func TestReportEventsBounded(t *testing.T) {
 	e := newReportEnv(t)
+	podEvents := func() int {
+		n := 0
+		for _, ev := range e.events() {
+			if strings.HasPrefix(ev, "Normal TriggeredScaleUp ") || strings.HasPrefix(ev, "Normal NotTriggerScaleUp ") {
+				n++
+			}
+		}
+		return n
+	}
 	const n = 3*MaxPodEventsPerScan + 7
 	r := &ScanResult{Time: reportT0, Groups: []GroupStatus{{ID: "g", Max: 1000, Target: 1}},
 		Actions:   autoscaler.Actions{Increases: []autoscaler.Change{{Group: "g", Delta: 40, Reason: autoscaler.ReasonScaleUp, Pods: n}}},
@@ -494,7 +515,7 @@ func TestReportEventsBounded(t *testing.T) {
 		r.Unschedulable = append(r.Unschedulable, PodRef{Namespace: "ns", Name: fmt.Sprintf("p%d", i)})
 	}
 	e.c.publish(context.Background(), r)
-	if got := len(e.events()); got != MaxPodEventsPerScan {
+	if got := podEvents(); got != MaxPodEventsPerScan {
 		t.Errorf("%d events, want %d", got, MaxPodEventsPerScan)
 	}
 	if v := testutil.ToFloat64(e.c.m.eventsDropped); v != n-MaxPodEventsPerScan {
@@ -504,7 +525,7 @@ func TestReportEventsBounded(t *testing.T) {
 	// An increase for fewer pods than are pending triggers only that many.
 	r.Actions.Increases[0].Pods = 5
 	e.c.publish(context.Background(), r)
-	if got := len(e.events()); got != 5 {
+	if got := podEvents(); got != 5 {
 		t.Errorf("%d events, want 5", got)
 	}
 
@@ -514,7 +535,7 @@ func TestReportEventsBounded(t *testing.T) {
 		r.Actions.Pending = append(r.Actions.Pending, autoscaler.PodExplanation{Pod: fmt.Sprintf("ns/p%d", i)})
 	}
 	e.c.publish(context.Background(), r)
-	if got := len(e.events()); got != MaxPodEventsPerScan {
+	if got := podEvents(); got != MaxPodEventsPerScan {
 		t.Errorf("%d events, want %d", got, MaxPodEventsPerScan)
 	}
 }

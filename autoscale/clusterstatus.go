@@ -164,6 +164,7 @@ type groupView struct {
 	target     int // provider target after this scan's carried-out changes
 	backoff    *simulate.BackoffEntry
 	upInfos    []string // "{g from->to (max: n)}" of this scan's scale-up increases
+	resized    []string // the status ConfigMap's ScaledUpGroup messages, every carried-out increase
 	candidates int
 }
 
@@ -210,6 +211,7 @@ func groupViews(r *ScanResult, unneeded map[string]int) ([]groupView, map[string
 		}
 		from := out[j].target
 		out[j].target = satAdd(from, a.Delta)
+		out[j].resized = append(out[j].resized, fmt.Sprintf("Scale-up: group %s size set to %d instead of %d (max: %d)", a.Group, out[j].target, from, out[j].Max))
 		if a.Reason == autoscaler.ReasonScaleUp {
 			out[j].upInfos = append(out[j].upInfos, fmt.Sprintf("{%s %d->%d (max: %d)}", a.Group, from, out[j].target, out[j].Max))
 		}
