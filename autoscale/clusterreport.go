@@ -22,16 +22,16 @@ import (
 	"github.com/kscale/kscale/simulate/autoscaler"
 )
 
-// MaxPodEventsPerScan bounds the pod Events of one kind (TriggeredScaleUp,
+// maxPodEventsPerScan bounds the pod Events of one kind (TriggeredScaleUp,
 // NotTriggerScaleUp) one scan records; the others are counted in
 // kscale_cluster_autoscaler_events_dropped_total. cluster-autoscaler
 // records one per pod and leaves the flood to the EventRecorder's spam
 // filter; kscale caps it so that a burst of thousands of pending pods
 // costs a bounded number of API writes per scan.
-const MaxPodEventsPerScan = 100
+const maxPodEventsPerScan = 100
 
-// maxEventMessage is the API server's limit on an Event's message.
-const maxEventMessage = 1024
+// maxEventMessageLen is the API server's limit on an Event's message.
+const maxEventMessageLen = 1024
 
 // Event texts, cluster-autoscaler's.
 const (
@@ -67,10 +67,10 @@ type clusterReporter struct {
 // newClusterReporter registers the metrics on reg (nil: none).
 func newClusterReporter(kube kubernetes.Interface, rec *recorder, reg prometheus.Registerer, log logr.Logger, namespace, name string) (*clusterReporter, error) {
 	if namespace == "" {
-		namespace = DefaultStatusNamespace
+		namespace = caStatusNamespace
 	}
 	if name == "" {
-		name = DefaultStatusConfigMap
+		name = caStatusConfigMap
 	}
 	if rec == nil {
 		rec = &recorder{}
@@ -95,7 +95,7 @@ func (c *clusterReporter) setUnneeded(byGroup map[string]int) {
 	defer c.mu.Unlock()
 	c.unneeded = make(map[string]int, len(byGroup))
 	for g, n := range byGroup {
-		c.unneeded[g] = nonNeg(n)
+		c.unneeded[g] = caNonNeg(n)
 	}
 	c.unneededSet = true
 }
@@ -115,12 +115,12 @@ func (c *clusterReporter) publish(ctx context.Context, r *ScanResult) {
 			unneeded[d.Group]++
 		}
 	}
-	groups, _ := groupViews(r, unneeded)
+	groups, _ := caGroupViews(r, unneeded)
 	total := 0
 	for _, n := range unneeded {
-		total = satAdd(total, nonNeg(n))
+		total = caSatAdd(total, caNonNeg(n))
 	}
-	st := buildStatus(r, groups, total, c.last)
+	st := buildCAStatus(r, groups, total, c.last)
 	if !r.DryRun {
 		c.last = st
 	}
@@ -145,7 +145,7 @@ func (c *clusterReporter) publish(ctx context.Context, r *ScanResult) {
 // statusEvents records, as cluster-autoscaler's log recorder does, the
 // scan's resizes and removals on the status ConfigMap (the one just
 // written, else the last one written; none before a first write).
-func (c *clusterReporter) statusEvents(r *ScanResult, groups []groupView, cm *corev1.ConfigMap) {
+func (c *clusterReporter) statusEvents(r *ScanResult, groups []caGroupView, cm *corev1.ConfigMap) {
 	c.mu.Lock()
 	if cm != nil {
 		c.statusRef = &corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: cm.Namespace, Name: cm.Name,
@@ -159,22 +159,22 @@ func (c *clusterReporter) statusEvents(r *ScanResult, groups []groupView, cm *co
 	}
 	for _, g := range groups {
 		for _, msg := range g.resized {
-			rec.Event(ref, corev1.EventTypeNormal, "ScaledUpGroup", clip(msg))
+			rec.Event(ref, corev1.EventTypeNormal, "ScaledUpGroup", clipEventMessage(msg))
 		}
 	}
 	for i, o := range r.Increases {
 		if i < len(r.Actions.Increases) && o.Err != "" {
 			rec.Event(ref, corev1.EventTypeWarning, "FailedToScaleUpGroup",
-				clip(fmt.Sprintf("Scale-up failed for group %s: %s", r.Actions.Increases[i].Group, o.Err)))
+				clipEventMessage(fmt.Sprintf("Scale-up failed for group %s: %s", r.Actions.Increases[i].Group, o.Err)))
 		}
 	}
 	for _, f := range r.Finished {
 		switch {
 		case f.Node == "" || f.Err != "":
 		case f.Empty:
-			rec.Event(ref, corev1.EventTypeNormal, "ScaleDownEmpty", clip(fmt.Sprintf("Scale-down: empty node %s removed", f.Node)))
+			rec.Event(ref, corev1.EventTypeNormal, "ScaleDownEmpty", clipEventMessage(fmt.Sprintf("Scale-down: empty node %s removed", f.Node)))
 		default:
-			rec.Event(ref, corev1.EventTypeNormal, autoscaler.ReasonScaleDown, clip(fmt.Sprintf("Scale-down: node %s removed with drain", f.Node)))
+			rec.Event(ref, corev1.EventTypeNormal, autoscaler.ReasonScaleDown, clipEventMessage(fmt.Sprintf("Scale-down: node %s removed with drain", f.Node)))
 		}
 	}
 }
@@ -183,7 +183,7 @@ func (c *clusterReporter) statusEvents(r *ScanResult, groups []groupView, cm *co
 // scale-up is for, and, in a scan that attempted no scale-up,
 // NotTriggerScaleUp on the pods the loop explained (cluster-autoscaler
 // skips the latter in a loop whose scale-up succeeded or failed).
-func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
+func (c *clusterReporter) podEvents(r *ScanResult, groups []caGroupView) {
 	rec := c.rec.get()
 	var infos []string
 	for _, g := range groups {
@@ -205,7 +205,7 @@ func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
 		want := 0
 		for i, o := range r.Increases {
 			if i < len(r.Actions.Increases) && o.Err == "" && r.Actions.Increases[i].Reason == autoscaler.ReasonScaleUp {
-				want = satAdd(want, nonNeg(r.Actions.Increases[i].Pods))
+				want = caSatAdd(want, caNonNeg(r.Actions.Increases[i].Pods))
 			}
 		}
 		msg := "pod triggered scale-up: [" + strings.Join(infos, " ") + "]"
@@ -218,12 +218,12 @@ func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
 				continue
 			}
 			sent++
-			if sent > MaxPodEventsPerScan {
+			if sent > maxPodEventsPerScan {
 				dropped++
 				continue
 			}
 			if rec != nil {
-				rec.Event(podRef(p), corev1.EventTypeNormal, autoscaler.ReasonScaleUp, clip(msg))
+				rec.Event(podEventRef(p), corev1.EventTypeNormal, autoscaler.ReasonScaleUp, clipEventMessage(msg))
 			}
 		}
 	case !attempted:
@@ -242,12 +242,12 @@ func (c *clusterReporter) podEvents(r *ScanResult, groups []groupView) {
 				ref = PodRef{Namespace: ns, Name: name}
 			}
 			sent++
-			if sent > MaxPodEventsPerScan {
+			if sent > maxPodEventsPerScan {
 				dropped++
 				continue
 			}
 			if rec != nil {
-				rec.Event(podRef(ref), corev1.EventTypeNormal, autoscaler.ReasonNotTriggerScaleUp, clip(notTriggeredMessage(pe.Reasons)))
+				rec.Event(podEventRef(ref), corev1.EventTypeNormal, autoscaler.ReasonNotTriggerScaleUp, clipEventMessage(notTriggeredMessage(pe.Reasons)))
 			}
 		}
 	}
@@ -267,14 +267,14 @@ func (c *clusterReporter) finishedEvents(r *ScanResult) {
 		if f.Node == "" {
 			continue
 		}
-		ref := nodeRef(f.Node)
+		ref := nodeEventRef(f.Node)
 		switch {
 		case f.Err == "":
 			rec.Event(ref, corev1.EventTypeNormal, autoscaler.ReasonScaleDown, msgNodeRemoved)
 		case f.Empty:
-			rec.Event(ref, corev1.EventTypeWarning, "ScaleDownFailed", clip(fmt.Sprintf(msgEmptyDeleteFailed, f.Err)))
+			rec.Event(ref, corev1.EventTypeWarning, "ScaleDownFailed", clipEventMessage(fmt.Sprintf(msgEmptyDeleteFailed, f.Err)))
 		default:
-			rec.Event(ref, corev1.EventTypeWarning, "ScaleDownFailed", clip(fmt.Sprintf(msgDrainFailed, f.Err)))
+			rec.Event(ref, corev1.EventTypeWarning, "ScaleDownFailed", clipEventMessage(fmt.Sprintf(msgDrainFailed, f.Err)))
 		}
 	}
 }
@@ -286,7 +286,7 @@ func (c *clusterReporter) nodeEvent(n *corev1.Node, typ, reason, msg string) {
 		return
 	}
 	if rec := c.rec.get(); rec != nil {
-		rec.Event(n, typ, reason, clip(msg))
+		rec.Event(n, typ, reason, clipEventMessage(msg))
 	}
 }
 
@@ -325,8 +325,8 @@ func (c *clusterReporter) writeStatus(ctx context.Context, st *caStatus) (*corev
 		if apierrors.IsNotFound(err) {
 			cm = &corev1.ConfigMap{
 				ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace, Name: c.name,
-					Annotations: map[string]string{AnnotationStatusLastUpdated: stamp}},
-				Data: map[string]string{StatusConfigMapKey: string(body)},
+					Annotations: map[string]string{caAnnotationLastUpdated: stamp}},
+				Data: map[string]string{caStatusKey: string(body)},
 			}
 			written, err = maps.Create(ctx, cm, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
@@ -348,8 +348,8 @@ func (c *clusterReporter) writeStatus(ctx context.Context, st *caStatus) (*corev
 		if cm.Annotations == nil {
 			cm.Annotations = map[string]string{}
 		}
-		cm.Data[StatusConfigMapKey] = string(body)
-		cm.Annotations[AnnotationStatusLastUpdated] = stamp
+		cm.Data[caStatusKey] = string(body)
+		cm.Annotations[caAnnotationLastUpdated] = stamp
 		written, err = maps.Update(ctx, cm, metav1.UpdateOptions{})
 		if err != nil && !apierrors.IsConflict(err) {
 			return fmt.Errorf("update ConfigMap %s/%s: %w", c.namespace, c.name, err)
@@ -362,22 +362,22 @@ func (c *clusterReporter) writeStatus(ctx context.Context, st *caStatus) (*corev
 	return written, nil
 }
 
-func podRef(p PodRef) runtime.Object {
+func podEventRef(p PodRef) runtime.Object {
 	return &corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: p.Namespace, Name: p.Name, UID: types.UID(p.UID)}
 }
 
-// nodeRef refers to a node by name; a node's Events carry its name as UID
+// nodeEventRef refers to a node by name; a node's Events carry its name as UID
 // (as the kubelet's do), so they group with the node's own.
-func nodeRef(name string) runtime.Object {
+func nodeEventRef(name string) runtime.Object {
 	return &corev1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: name, UID: types.UID(name)}
 }
 
-// clip shortens msg to the API server's limit on a valid UTF-8 boundary.
-func clip(msg string) string {
-	if len(msg) <= maxEventMessage {
+// clipEventMessage shortens msg to the API server's limit on a valid UTF-8 boundary.
+func clipEventMessage(msg string) string {
+	if len(msg) <= maxEventMessageLen {
 		return msg
 	}
-	cut := maxEventMessage - len("...")
+	cut := maxEventMessageLen - len("...")
 	for cut > 0 && !utf8.RuneStart(msg[cut]) {
 		cut--
 	}

@@ -24,13 +24,13 @@ import (
 	"github.com/kscale/kscale/simulate/autoscaler"
 )
 
-var reportT0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+var caReportT0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 // reportScan is a realistic scan: group "a" grows 3→5 for two pending
 // pods, "b" is backed off after launches that never registered (one node
 // NotReady), "c" is idle; one pod is explained, one removal finished and
 // one failed.
-func reportScan(now time.Time) *ScanResult {
+func caReportScan(now time.Time) *ScanResult {
 	return &ScanResult{
 		Time: now,
 		Groups: []GroupStatus{
@@ -66,16 +66,16 @@ func reportScan(now time.Time) *ScanResult {
 	}
 }
 
-type reportEnv struct {
+type caReportEnv struct {
 	kube *fake.Clientset
 	rec  *record.FakeRecorder
 	reg  *prometheus.Registry
 	c    *clusterReporter
 }
 
-func newReportEnv(t *testing.T, objs ...runtime.Object) *reportEnv {
+func newCAReportEnv(t *testing.T, objs ...runtime.Object) *caReportEnv {
 	t.Helper()
-	e := &reportEnv{kube: fake.NewClientset(objs...), rec: record.NewFakeRecorder(1000), reg: prometheus.NewRegistry()}
+	e := &caReportEnv{kube: fake.NewClientset(objs...), rec: record.NewFakeRecorder(1000), reg: prometheus.NewRegistry()}
 	c, err := newClusterReporter(e.kube, &recorder{rec: e.rec}, e.reg, logr.Discard(), "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func newReportEnv(t *testing.T, objs ...runtime.Object) *reportEnv {
 	return e
 }
 
-func (e *reportEnv) events() []string {
+func (e *caReportEnv) events() []string {
 	var out []string
 	for {
 		select {
@@ -96,7 +96,7 @@ func (e *reportEnv) events() []string {
 	}
 }
 
-func (e *reportEnv) statusDoc(t *testing.T) (*corev1.ConfigMap, map[string]any) {
+func (e *caReportEnv) statusDoc(t *testing.T) (*corev1.ConfigMap, map[string]any) {
 	t.Helper()
 	cm, err := e.kube.CoreV1().ConfigMaps("kube-system").Get(context.Background(), "cluster-autoscaler-status", metav1.GetOptions{})
 	if err != nil {
@@ -109,8 +109,8 @@ func (e *reportEnv) statusDoc(t *testing.T) (*corev1.ConfigMap, map[string]any) 
 	return cm, doc
 }
 
-// at walks a parsed YAML document by keys and list indexes.
-func at(t *testing.T, doc any, path ...any) any {
+// yamlAt walks a parsed YAML document by keys and list indexes.
+func yamlAt(t *testing.T, doc any, path ...any) any {
 	t.Helper()
 	cur := doc
 	for _, p := range path {
@@ -132,19 +132,19 @@ func at(t *testing.T, doc any, path ...any) any {
 	return cur
 }
 
-func num(v any) int {
+func yamlNum(v any) int {
 	f, _ := v.(float64)
 	return int(f)
 }
 
 func TestReportStatusYAML(t *testing.T) {
-	e := newReportEnv(t)
-	e.c.publish(context.Background(), reportScan(reportT0))
+	e := newCAReportEnv(t)
+	e.c.publish(context.Background(), caReportScan(caReportT0))
 	cm, doc := e.statusDoc(t)
 
 	stamp := cm.Annotations["cluster-autoscaler.kubernetes.io/last-updated"]
-	if stamp != "2026-03-01 10:00:00 +0000 UTC" || at(t, doc, "time") != stamp {
-		t.Errorf("time %q, annotation %q", at(t, doc, "time"), stamp)
+	if stamp != "2026-03-01 10:00:00 +0000 UTC" || yamlAt(t, doc, "time") != stamp {
+		t.Errorf("time %q, annotation %q", yamlAt(t, doc, "time"), stamp)
 	}
 	probe := "2026-03-01T10:00:00Z"
 	for _, c := range []struct {
@@ -184,9 +184,9 @@ func TestReportStatusYAML(t *testing.T) {
 		{[]any{"nodeGroups", 2, "scaleDown", "status"}, "CandidatesPresent"},
 		{[]any{"nodeGroups", 2, "scaleDown", "candidates"}, 1},
 	} {
-		got := at(t, doc, c.path...)
+		got := yamlAt(t, doc, c.path...)
 		if w, ok := c.want.(int); ok {
-			if _, isNum := got.(float64); !isNum || num(got) != w {
+			if _, isNum := got.(float64); !isNum || yamlNum(got) != w {
 				t.Errorf("%v = %v, want %d", c.path, got, w)
 			}
 			continue
@@ -201,24 +201,24 @@ func TestReportStatusYAML(t *testing.T) {
 			t.Errorf("%v = %v, want %v", c.path, got, c.want)
 		}
 	}
-	if msg, _ := at(t, doc, "nodeGroups", 1, "scaleUp", "backoffInfo", "errorMessage").(string); !strings.Contains(msg, "node group b") ||
+	if msg, _ := yamlAt(t, doc, "nodeGroups", 1, "scaleUp", "backoffInfo", "errorMessage").(string); !strings.Contains(msg, "node group b") ||
 		!strings.Contains(msg, autoscaler.ReasonMaxNodeProvisionTime) {
 		t.Errorf("backoff message %q", msg)
 	}
-	if len(at(t, doc, "nodeGroups").([]any)) != 3 {
-		t.Errorf("nodeGroups: %v", at(t, doc, "nodeGroups"))
+	if len(yamlAt(t, doc, "nodeGroups").([]any)) != 3 {
+		t.Errorf("nodeGroups: %v", yamlAt(t, doc, "nodeGroups"))
 	}
 }
 
 func TestReportStatusUnhealthy(t *testing.T) {
-	e := newReportEnv(t)
-	r := &ScanResult{Time: reportT0, Nodes: 10, ReadyNodes: 5,
+	e := newCAReportEnv(t)
+	r := &ScanResult{Time: caReportT0, Nodes: 10, ReadyNodes: 5,
 		Groups: []GroupStatus{{ID: "g", Max: 10, Target: 10, Registered: 10, Ready: 5}}}
 	e.c.publish(context.Background(), r)
 	_, doc := e.statusDoc(t)
 	// 5 unready of 10: above both 3 and 45 %.
-	if at(t, doc, "clusterWide", "health", "status") != "Unhealthy" || at(t, doc, "nodeGroups", 0, "health", "status") != "Unhealthy" {
-		t.Errorf("health: %v / %v", at(t, doc, "clusterWide", "health"), at(t, doc, "nodeGroups", 0, "health"))
+	if yamlAt(t, doc, "clusterWide", "health", "status") != "Unhealthy" || yamlAt(t, doc, "nodeGroups", 0, "health", "status") != "Unhealthy" {
+		t.Errorf("health: %v / %v", yamlAt(t, doc, "clusterWide", "health"), yamlAt(t, doc, "nodeGroups", 0, "health"))
 	}
 	if v := testutil.ToFloat64(e.c.m.safe); v != 0 {
 		t.Errorf("safe_to_autoscale = %v", v)
@@ -227,31 +227,31 @@ func TestReportStatusUnhealthy(t *testing.T) {
 	r.ReadyNodes, r.Groups[0].Ready = 6, 6
 	e.c.publish(context.Background(), r)
 	_, doc = e.statusDoc(t)
-	if at(t, doc, "clusterWide", "health", "status") != "Healthy" || testutil.ToFloat64(e.c.m.safe) != 1 {
-		t.Errorf("health: %v", at(t, doc, "clusterWide", "health"))
+	if yamlAt(t, doc, "clusterWide", "health", "status") != "Healthy" || testutil.ToFloat64(e.c.m.safe) != 1 {
+		t.Errorf("health: %v", yamlAt(t, doc, "clusterWide", "health"))
 	}
 
 	// Group health counts only nodes missing below the target that are
 	// not on their way: 9 of 10 unready but 8 launching is healthy; a
 	// group with no node although its target is 2 and nothing launches is
 	// not, and its scale-up shows Unhealthy before its backoff.
-	r = &ScanResult{Time: reportT0.Add(time.Minute), Nodes: 2, ReadyNodes: 2,
+	r = &ScanResult{Time: caReportT0.Add(time.Minute), Nodes: 2, ReadyNodes: 2,
 		Groups: []GroupStatus{
 			{ID: "launching", Max: 20, Target: 10, Registered: 2, Ready: 1, Upcoming: 8},
 			{ID: "empty", Max: 5, Target: 2},
 			{ID: "idle", Max: 5},
 		},
-		Backoff: simulate.Backoff{Groups: map[string]simulate.BackoffEntry{"empty": {Until: reportT0.Add(time.Hour), Reason: "x"}}}}
+		Backoff: simulate.Backoff{Groups: map[string]simulate.BackoffEntry{"empty": {Until: caReportT0.Add(time.Hour), Reason: "x"}}}}
 	e.c.publish(context.Background(), r)
 	_, doc = e.statusDoc(t)
 	for i, want := range []string{"Healthy", "Unhealthy", "Healthy"} {
-		if got := at(t, doc, "nodeGroups", i, "health", "status"); got != want {
+		if got := yamlAt(t, doc, "nodeGroups", i, "health", "status"); got != want {
 			t.Errorf("group %d health %v, want %s", i, got, want)
 		}
 	}
-	if at(t, doc, "nodeGroups", 0, "scaleUp", "status") != "InProgress" || at(t, doc, "nodeGroups", 1, "scaleUp", "status") != "Unhealthy" ||
-		at(t, doc, "nodeGroups", 2, "scaleUp", "status") != "NoActivity" {
-		t.Errorf("scaleUp: %v", at(t, doc, "nodeGroups"))
+	if yamlAt(t, doc, "nodeGroups", 0, "scaleUp", "status") != "InProgress" || yamlAt(t, doc, "nodeGroups", 1, "scaleUp", "status") != "Unhealthy" ||
+		yamlAt(t, doc, "nodeGroups", 2, "scaleUp", "status") != "NoActivity" {
+		t.Errorf("scaleUp: %v", yamlAt(t, doc, "nodeGroups"))
 	}
 	if testutil.ToFloat64(e.c.m.groupHealthy.WithLabelValues("empty")) != 0 || testutil.ToFloat64(e.c.m.groupHealthy.WithLabelValues("launching")) != 1 {
 		t.Error("node_group_healthiness")
@@ -281,41 +281,41 @@ func TestReportStatusCreateThenUpdate(t *testing.T) {
 		}
 		return cm, doc
 	}
-	c.publish(context.Background(), idle(reportT0, 0))
+	c.publish(context.Background(), idle(caReportT0, 0))
 	cm, doc := get()
 	if cm.Data["note"] != "keep me" || cm.Annotations["team"] != "infra" {
 		t.Errorf("existing keys lost: %v %v", cm.Data, cm.Annotations)
 	}
-	if at(t, doc, "nodeGroups", 0, "scaleUp", "status") != "NoActivity" {
-		t.Fatalf("scaleUp: %v", at(t, doc, "nodeGroups", 0, "scaleUp"))
+	if yamlAt(t, doc, "nodeGroups", 0, "scaleUp", "status") != "NoActivity" {
+		t.Fatalf("scaleUp: %v", yamlAt(t, doc, "nodeGroups", 0, "scaleUp"))
 	}
 
 	// Same status a minute later: probe moves, transition stays.
-	t1 := reportT0.Add(time.Minute)
+	t1 := caReportT0.Add(time.Minute)
 	c.publish(context.Background(), idle(t1, 0))
 	cm, doc = get()
 	if cm.Annotations["cluster-autoscaler.kubernetes.io/last-updated"] != "2026-03-01 10:01:00 +0000 UTC" {
 		t.Errorf("annotation %q", cm.Annotations["cluster-autoscaler.kubernetes.io/last-updated"])
 	}
 	for _, cond := range []string{"health", "scaleUp", "scaleDown"} {
-		if at(t, doc, "nodeGroups", 0, cond, "lastProbeTime") != "2026-03-01T10:01:00Z" ||
-			at(t, doc, "nodeGroups", 0, cond, "lastTransitionTime") != "2026-03-01T10:00:00Z" {
-			t.Errorf("%s: %v", cond, at(t, doc, "nodeGroups", 0, cond))
+		if yamlAt(t, doc, "nodeGroups", 0, cond, "lastProbeTime") != "2026-03-01T10:01:00Z" ||
+			yamlAt(t, doc, "nodeGroups", 0, cond, "lastTransitionTime") != "2026-03-01T10:00:00Z" {
+			t.Errorf("%s: %v", cond, yamlAt(t, doc, "nodeGroups", 0, cond))
 		}
-		if at(t, doc, "clusterWide", cond, "lastTransitionTime") != "2026-03-01T10:00:00Z" {
-			t.Errorf("cluster %s: %v", cond, at(t, doc, "clusterWide", cond))
+		if yamlAt(t, doc, "clusterWide", cond, "lastTransitionTime") != "2026-03-01T10:00:00Z" {
+			t.Errorf("cluster %s: %v", cond, yamlAt(t, doc, "clusterWide", cond))
 		}
 	}
 
 	// A scale-up in progress: the scale-up conditions move.
-	t2 := reportT0.Add(2 * time.Minute)
+	t2 := caReportT0.Add(2 * time.Minute)
 	c.publish(context.Background(), idle(t2, 1))
 	_, doc = get()
-	if at(t, doc, "nodeGroups", 0, "scaleUp", "status") != "InProgress" ||
-		at(t, doc, "nodeGroups", 0, "scaleUp", "lastTransitionTime") != "2026-03-01T10:02:00Z" ||
-		at(t, doc, "clusterWide", "scaleUp", "lastTransitionTime") != "2026-03-01T10:02:00Z" ||
-		at(t, doc, "nodeGroups", 0, "health", "lastTransitionTime") != "2026-03-01T10:00:00Z" {
-		t.Errorf("after scale-up: %v / %v", at(t, doc, "nodeGroups", 0), at(t, doc, "clusterWide", "scaleUp"))
+	if yamlAt(t, doc, "nodeGroups", 0, "scaleUp", "status") != "InProgress" ||
+		yamlAt(t, doc, "nodeGroups", 0, "scaleUp", "lastTransitionTime") != "2026-03-01T10:02:00Z" ||
+		yamlAt(t, doc, "clusterWide", "scaleUp", "lastTransitionTime") != "2026-03-01T10:02:00Z" ||
+		yamlAt(t, doc, "nodeGroups", 0, "health", "lastTransitionTime") != "2026-03-01T10:00:00Z" {
+		t.Errorf("after scale-up: %v / %v", yamlAt(t, doc, "nodeGroups", 0), yamlAt(t, doc, "clusterWide", "scaleUp"))
 	}
 	creates, updates := 0, 0
 	for _, a := range kube.Actions() {
@@ -335,22 +335,22 @@ func TestReportStatusCreateThenUpdate(t *testing.T) {
 }
 
 func TestReportStatusCreatesWhenMissing(t *testing.T) {
-	e := newReportEnv(t)
-	e.c.publish(context.Background(), &ScanResult{Time: reportT0})
+	e := newCAReportEnv(t)
+	e.c.publish(context.Background(), &ScanResult{Time: caReportT0})
 	cm, doc := e.statusDoc(t)
-	if cm.Namespace != "kube-system" || at(t, doc, "clusterWide", "scaleDown", "status") != "NoCandidates" {
+	if cm.Namespace != "kube-system" || yamlAt(t, doc, "clusterWide", "scaleDown", "status") != "NoCandidates" {
 		t.Errorf("created %s/%s: %v", cm.Namespace, cm.Name, doc)
 	}
-	e.c.publish(context.Background(), &ScanResult{Time: reportT0.Add(time.Second)})
+	e.c.publish(context.Background(), &ScanResult{Time: caReportT0.Add(time.Second)})
 	cm, _ = e.statusDoc(t)
-	if cm.Annotations[AnnotationStatusLastUpdated] != "2026-03-01 10:00:01 +0000 UTC" {
+	if cm.Annotations[caAnnotationLastUpdated] != "2026-03-01 10:00:01 +0000 UTC" {
 		t.Errorf("not updated: %v", cm.Annotations)
 	}
 }
 
 func TestReportStatusDryRunWritesNothing(t *testing.T) {
-	e := newReportEnv(t)
-	r := reportScan(reportT0)
+	e := newCAReportEnv(t)
+	r := caReportScan(caReportT0)
 	r.DryRun = true
 	r.Increases, r.Deletes = nil, nil
 	e.c.publish(context.Background(), r)
@@ -374,11 +374,11 @@ func TestReportStatusDryRunWritesNothing(t *testing.T) {
 }
 
 func TestReportStatusAPIFailureCounted(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	e.kube.PrependReactor("get", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewInternalError(errors.New("etcd down"))
 	})
-	e.c.publish(context.Background(), reportScan(reportT0))
+	e.c.publish(context.Background(), caReportScan(caReportT0))
 	if v := testutil.ToFloat64(e.c.m.statusErrors); v != 1 {
 		t.Errorf("status_write_errors_total = %v", v)
 	}
@@ -396,20 +396,20 @@ func TestReportStatusAPIFailureCounted(t *testing.T) {
 }
 
 func TestReportStatusCreateFailureCounted(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	e.kube.PrependReactor("create", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(corev1.Resource("configmaps"), "cluster-autoscaler-status", errors.New("rbac"))
 	})
-	e.c.publish(context.Background(), &ScanResult{Time: reportT0})
-	e.c.publish(context.Background(), &ScanResult{Time: reportT0.Add(time.Second)})
+	e.c.publish(context.Background(), &ScanResult{Time: caReportT0})
+	e.c.publish(context.Background(), &ScanResult{Time: caReportT0.Add(time.Second)})
 	if v := testutil.ToFloat64(e.c.m.statusErrors); v != 2 {
 		t.Errorf("status_write_errors_total = %v", v)
 	}
 }
 
 func TestReportStatusUpdateConflictRetried(t *testing.T) {
-	e := newReportEnv(t)
-	e.c.publish(context.Background(), &ScanResult{Time: reportT0})
+	e := newCAReportEnv(t)
+	e.c.publish(context.Background(), &ScanResult{Time: caReportT0})
 	conflicts := 0
 	e.kube.PrependReactor("update", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 		if conflicts < 2 {
@@ -418,10 +418,10 @@ func TestReportStatusUpdateConflictRetried(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	e.c.publish(context.Background(), &ScanResult{Time: reportT0.Add(time.Minute)})
+	e.c.publish(context.Background(), &ScanResult{Time: caReportT0.Add(time.Minute)})
 	cm, _ := e.statusDoc(t)
-	if conflicts != 2 || cm.Annotations[AnnotationStatusLastUpdated] != "2026-03-01 10:01:00 +0000 UTC" {
-		t.Errorf("conflicts %d, annotation %q", conflicts, cm.Annotations[AnnotationStatusLastUpdated])
+	if conflicts != 2 || cm.Annotations[caAnnotationLastUpdated] != "2026-03-01 10:01:00 +0000 UTC" {
+		t.Errorf("conflicts %d, annotation %q", conflicts, cm.Annotations[caAnnotationLastUpdated])
 	}
 	if v := testutil.ToFloat64(e.c.m.statusErrors); v != 0 {
 		t.Errorf("status_write_errors_total = %v", v)
@@ -429,9 +429,9 @@ func TestReportStatusUpdateConflictRetried(t *testing.T) {
 }
 
 func TestReportEventsScaleUpAndNodes(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	e.rec.IncludeObject = true
-	e.c.publish(context.Background(), reportScan(reportT0))
+	e.c.publish(context.Background(), caReportScan(caReportT0))
 	got := e.events()
 	pod, node, cm := " involvedObject{kind=Pod,apiVersion=v1}", " involvedObject{kind=Node,apiVersion=v1}", " involvedObject{kind=ConfigMap,apiVersion=v1}"
 	want := []string{
@@ -449,8 +449,8 @@ func TestReportEventsScaleUpAndNodes(t *testing.T) {
 }
 
 func TestReportEventsNotTriggered(t *testing.T) {
-	e := newReportEnv(t)
-	r := reportScan(reportT0)
+	e := newCAReportEnv(t)
+	r := caReportScan(caReportT0)
 	r.Actions.Increases, r.Increases, r.Finished = nil, nil, nil
 	r.Actions.Pending = append(r.Actions.Pending,
 		autoscaler.PodExplanation{Pod: "default/web-1", Reasons: map[string]string{"": "max total nodes reached"}},
@@ -471,8 +471,8 @@ func TestReportEventsNotTriggered(t *testing.T) {
 // A scan that scales up records no NotTriggerScaleUp (cluster-autoscaler
 // records those only in loops without a scale-up).
 func TestReportEventsNoNotTriggeredWithScaleUp(t *testing.T) {
-	e := newReportEnv(t)
-	e.c.publish(context.Background(), reportScan(reportT0))
+	e := newCAReportEnv(t)
+	e.c.publish(context.Background(), caReportScan(caReportT0))
 	for _, ev := range e.events() {
 		if strings.Contains(ev, "NotTriggerScaleUp") {
 			t.Errorf("unexpected %q", ev)
@@ -481,8 +481,8 @@ func TestReportEventsNoNotTriggeredWithScaleUp(t *testing.T) {
 }
 
 func TestReportEventsFailedIncreaseTriggersNothing(t *testing.T) {
-	e := newReportEnv(t)
-	r := reportScan(reportT0)
+	e := newCAReportEnv(t)
+	r := caReportScan(caReportT0)
 	r.Increases = []Outcome{{Err: "throttled"}}
 	r.Finished = nil
 	e.c.publish(context.Background(), r)
@@ -497,7 +497,7 @@ func TestReportEventsFailedIncreaseTriggersNothing(t *testing.T) {
 }
 
 func TestReportEventsBounded(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	podEvents := func() int {
 		n := 0
 		for _, ev := range e.events() {
@@ -507,18 +507,18 @@ func TestReportEventsBounded(t *testing.T) {
 		}
 		return n
 	}
-	const n = 3*MaxPodEventsPerScan + 7
-	r := &ScanResult{Time: reportT0, Groups: []GroupStatus{{ID: "g", Max: 1000, Target: 1}},
+	const n = 3*maxPodEventsPerScan + 7
+	r := &ScanResult{Time: caReportT0, Groups: []GroupStatus{{ID: "g", Max: 1000, Target: 1}},
 		Actions:   autoscaler.Actions{Increases: []autoscaler.Change{{Group: "g", Delta: 40, Reason: autoscaler.ReasonScaleUp, Pods: n}}},
 		Increases: []Outcome{{}}}
 	for i := range n {
 		r.Unschedulable = append(r.Unschedulable, PodRef{Namespace: "ns", Name: fmt.Sprintf("p%d", i)})
 	}
 	e.c.publish(context.Background(), r)
-	if got := podEvents(); got != MaxPodEventsPerScan {
-		t.Errorf("%d events, want %d", got, MaxPodEventsPerScan)
+	if got := podEvents(); got != maxPodEventsPerScan {
+		t.Errorf("%d events, want %d", got, maxPodEventsPerScan)
 	}
-	if v := testutil.ToFloat64(e.c.m.eventsDropped); v != n-MaxPodEventsPerScan {
+	if v := testutil.ToFloat64(e.c.m.eventsDropped); v != n-maxPodEventsPerScan {
 		t.Errorf("dropped = %v", v)
 	}
 
@@ -535,13 +535,13 @@ func TestReportEventsBounded(t *testing.T) {
 		r.Actions.Pending = append(r.Actions.Pending, autoscaler.PodExplanation{Pod: fmt.Sprintf("ns/p%d", i)})
 	}
 	e.c.publish(context.Background(), r)
-	if got := podEvents(); got != MaxPodEventsPerScan {
-		t.Errorf("%d events, want %d", got, MaxPodEventsPerScan)
+	if got := podEvents(); got != maxPodEventsPerScan {
+		t.Errorf("%d events, want %d", got, maxPodEventsPerScan)
 	}
 }
 
 func TestReportEventNodeAndEviction(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-0"}}
 	e.c.nodeEvent(node, corev1.EventTypeNormal, "ScaleDown", "marked the node as toBeDeleted/unschedulable")
@@ -554,7 +554,7 @@ func TestReportEventNodeAndEviction(t *testing.T) {
 		got[2] != "Normal ScaleDown deleting pod for node scale down" {
 		t.Fatalf("events: %q", got)
 	}
-	if msg := strings.TrimPrefix(got[1], "Warning ScaleDownFailed "); len(msg) > maxEventMessage || !strings.HasSuffix(msg, "...") ||
+	if msg := strings.TrimPrefix(got[1], "Warning ScaleDownFailed "); len(msg) > maxEventMessageLen || !strings.HasSuffix(msg, "...") ||
 		!strings.HasPrefix(msg, "é") || strings.ContainsRune(msg, '\uFFFD') {
 		t.Errorf("long message not clipped on a rune boundary: %d bytes", len(msg))
 	}
@@ -568,19 +568,19 @@ func TestReportEventsWithoutRecorder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.publish(context.Background(), reportScan(reportT0))
+	c.publish(context.Background(), caReportScan(caReportT0))
 	c.nodeEvent(&corev1.Node{}, corev1.EventTypeNormal, "ScaleDown", "x")
 	c.podEvicted(&corev1.Pod{}, "n")
 	c.publish(context.Background(), nil)
 	var nilc *clusterReporter
-	nilc.publish(context.Background(), reportScan(reportT0))
+	nilc.publish(context.Background(), caReportScan(caReportT0))
 	nilc.podEvicted(nil, "")
 	nilc.nodeEvent(nil, "", "", "")
 }
 
 func TestReportMetrics(t *testing.T) {
-	e := newReportEnv(t)
-	r := reportScan(reportT0)
+	e := newCAReportEnv(t)
+	r := caReportScan(caReportT0)
 	r.Actions.Cancels = []autoscaler.Change{{Group: "b", Delta: 1, Reason: autoscaler.ReasonMaxNodeProvisionTime}}
 	r.Cancels = []Outcome{{}}
 	r.Actions.Increases = append(r.Actions.Increases, autoscaler.Change{Group: "c", Delta: 1, Reason: autoscaler.ReasonPreProvision})
@@ -600,9 +600,9 @@ func TestReportMetrics(t *testing.T) {
 		{"nodes unregistered", m.nodes.WithLabelValues("unregistered"), 2},
 		{"groups", m.nodeGroups.WithLabelValues("autoscaled"), 3},
 		{"unschedulable", m.unschedulable.WithLabelValues("unschedulable"), 3},
-		{"last main", m.lastActivity.WithLabelValues("main"), float64(reportT0.Unix())},
-		{"last scaleUp", m.lastActivity.WithLabelValues("scaleUp"), float64(reportT0.Unix())},
-		{"last scaleDown", m.lastActivity.WithLabelValues("scaleDown"), float64(reportT0.Unix())},
+		{"last main", m.lastActivity.WithLabelValues("main"), float64(caReportT0.Unix())},
+		{"last scaleUp", m.lastActivity.WithLabelValues("scaleUp"), float64(caReportT0.Unix())},
+		{"last scaleDown", m.lastActivity.WithLabelValues("scaleDown"), float64(caReportT0.Unix())},
 		{"scaled up", m.scaledUp.WithLabelValues("", "", ""), 3},
 		{"preprovisioned", m.preProvisioned, 1},
 		{"scaled down empty", m.scaledDown.WithLabelValues("empty", "", "", ""), 1},
@@ -633,7 +633,7 @@ func TestReportMetrics(t *testing.T) {
 
 	// b's backoff ends and c goes away: b's backoff series is replaced,
 	// c's series are deleted.
-	r2 := &ScanResult{Time: reportT0.Add(10 * time.Minute), Nodes: 5, ReadyNodes: 5, Groups: r.Groups[:2],
+	r2 := &ScanResult{Time: caReportT0.Add(10 * time.Minute), Nodes: 5, ReadyNodes: 5, Groups: r.Groups[:2],
 		Actions: autoscaler.Actions{ScaleDown: autoscaler.ReasonScaleDownInCooldown + ": scale-down-delay-after-add 10m0s"}}
 	e.c.publish(context.Background(), r2)
 	if n := testutil.CollectAndCount(m.groupTarget); n != 2 {
@@ -645,7 +645,7 @@ func TestReportMetrics(t *testing.T) {
 	if testutil.ToFloat64(m.cooldown) != 1 || testutil.CollectAndCount(m.unremovable) != 0 {
 		t.Errorf("cooldown %v, unremovable %v", testutil.ToFloat64(m.cooldown), testutil.CollectAndCount(m.unremovable))
 	}
-	if testutil.ToFloat64(m.lastActivity.WithLabelValues("scaleDown")) != float64(reportT0.Unix()) {
+	if testutil.ToFloat64(m.lastActivity.WithLabelValues("scaleDown")) != float64(caReportT0.Unix()) {
 		t.Error("scaleDown activity moved in a cooldown")
 	}
 	// Counters are not counted twice.
@@ -655,13 +655,13 @@ func TestReportMetrics(t *testing.T) {
 }
 
 func TestReportMetricsSetUnneeded(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	e.c.setUnneeded(map[string]int{"a": 2, "b": -4})
-	e.c.publish(context.Background(), reportScan(reportT0))
+	e.c.publish(context.Background(), caReportScan(caReportT0))
 	_, doc := e.statusDoc(t)
-	if num(at(t, doc, "clusterWide", "scaleDown", "candidates")) != 2 || num(at(t, doc, "nodeGroups", 0, "scaleDown", "candidates")) != 2 ||
-		at(t, doc, "nodeGroups", 2, "scaleDown", "status") != "NoCandidates" {
-		t.Errorf("candidates: %v", at(t, doc, "nodeGroups"))
+	if yamlNum(yamlAt(t, doc, "clusterWide", "scaleDown", "candidates")) != 2 || yamlNum(yamlAt(t, doc, "nodeGroups", 0, "scaleDown", "candidates")) != 2 ||
+		yamlAt(t, doc, "nodeGroups", 2, "scaleDown", "status") != "NoCandidates" {
+		t.Errorf("candidates: %v", yamlAt(t, doc, "nodeGroups"))
 	}
 	if v := testutil.ToFloat64(e.c.m.unneeded); v != 2 {
 		t.Errorf("unneeded = %v", v)
@@ -694,8 +694,8 @@ func TestReportMetricsRegistration(t *testing.T) {
 // Inputs the reporter does not trust: negative counts, ready above
 // registered, duplicate and empty group IDs, invalid UTF-8 in a label.
 func TestReportStatusDistrustsInput(t *testing.T) {
-	e := newReportEnv(t)
-	r := &ScanResult{Time: reportT0, Nodes: -3, ReadyNodes: 9,
+	e := newCAReportEnv(t)
+	r := &ScanResult{Time: caReportT0, Nodes: -3, ReadyNodes: 9,
 		Groups: []GroupStatus{
 			{ID: "g", Min: -1, Max: -2, Target: -5, Registered: 2, Ready: 7, Upcoming: -1},
 			{ID: "g", Min: 9, Max: 9},
@@ -705,7 +705,7 @@ func TestReportStatusDistrustsInput(t *testing.T) {
 		Actions:   autoscaler.Actions{Increases: []autoscaler.Change{{Group: "g", Delta: -4, Reason: autoscaler.ReasonScaleUp, Pods: -2}}},
 		Increases: []Outcome{{}, {}}, // more outcomes than actions
 		Cancels:   []Outcome{{}},
-		Backoff:   simulate.Backoff{Groups: map[string]simulate.BackoffEntry{"bad\xff": {Until: reportT0.Add(time.Minute), Reason: "x\xff"}}},
+		Backoff:   simulate.Backoff{Groups: map[string]simulate.BackoffEntry{"bad\xff": {Until: caReportT0.Add(time.Minute), Reason: "x\xff"}}},
 	}
 	e.c.publish(context.Background(), r)
 	_, doc := e.statusDoc(t)
@@ -721,11 +721,11 @@ func TestReportStatusDistrustsInput(t *testing.T) {
 		{[]any{"nodeGroups", 0, "health", "nodeCounts", "registered", "ready"}, 2},
 		{[]any{"nodeGroups", 0, "health", "nodeCounts", "unregistered"}, 0},
 	} {
-		if got := num(at(t, doc, c.path...)); got != c.want {
+		if got := yamlNum(yamlAt(t, doc, c.path...)); got != c.want {
 			t.Errorf("%v = %d, want %d", c.path, got, c.want)
 		}
 	}
-	if n := len(at(t, doc, "nodeGroups").([]any)); n != 2 {
+	if n := len(yamlAt(t, doc, "nodeGroups").([]any)); n != 2 {
 		t.Errorf("%d groups, want 2 (g once, bad)", n)
 	}
 	if got := e.events(); len(got) != 0 {
@@ -753,7 +753,7 @@ func TestReportNotTriggeredMessage(t *testing.T) {
 
 // Drains report evictions from their goroutines while scans publish.
 func TestReportConcurrentUse(t *testing.T) {
-	e := newReportEnv(t)
+	e := newCAReportEnv(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -763,7 +763,7 @@ func TestReportConcurrentUse(t *testing.T) {
 		}
 	}()
 	for i := range 20 {
-		e.c.publish(context.Background(), reportScan(reportT0.Add(time.Duration(i)*time.Second)))
+		e.c.publish(context.Background(), caReportScan(caReportT0.Add(time.Duration(i)*time.Second)))
 		e.c.setUnneeded(map[string]int{"a": i})
 	}
 	<-done

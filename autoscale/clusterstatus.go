@@ -18,16 +18,16 @@ import (
 // an annotation. The types below give cluster-autoscaler's field names
 // (clusterstate/api) so that tools reading its ConfigMap read ours.
 const (
-	// DefaultStatusNamespace and DefaultStatusConfigMap are where
-	// cluster-autoscaler writes its status.
-	DefaultStatusNamespace = "kube-system"
-	DefaultStatusConfigMap = "cluster-autoscaler-status"
-	// StatusConfigMapKey is the data key holding the YAML status.
-	StatusConfigMapKey = "status"
-	// AnnotationStatusLastUpdated holds the time of the last write.
-	AnnotationStatusLastUpdated = "cluster-autoscaler.kubernetes.io/last-updated"
-	// statusTimeFormat is the format of the time field and annotation.
-	statusTimeFormat = "2006-01-02 15:04:05.999999999 -0700 MST"
+	// caStatusNamespace and caStatusConfigMap are where
+	// cluster-autoscaler writes its status (the defaults).
+	caStatusNamespace = "kube-system"
+	caStatusConfigMap = "cluster-autoscaler-status"
+	// caStatusKey is the data key holding the YAML status.
+	caStatusKey = "status"
+	// caAnnotationLastUpdated holds the time of the last write.
+	caAnnotationLastUpdated = "cluster-autoscaler.kubernetes.io/last-updated"
+	// caStatusTimeFormat is the format of the time field and annotation.
+	caStatusTimeFormat = "2006-01-02 15:04:05.999999999 -0700 MST"
 )
 
 // Condition statuses, cluster-autoscaler's words.
@@ -132,23 +132,23 @@ type caNodeGroupStat struct {
 	ScaleDown caScaleDown   `json:"scaleDown,omitempty"`
 }
 
-// nonNeg clamps a count the caller gave to [0, ∞).
-func nonNeg(n int) int { return max(n, 0) }
+// caNonNeg clamps a count the caller gave to [0, ∞).
+func caNonNeg(n int) int { return max(n, 0) }
 
-// healthy is cluster-autoscaler's test: unhealthy only when the unready
+// caUnreadyOK is cluster-autoscaler's test: unhealthy only when the unready
 // nodes exceed both okTotalUnreadyCount and maxTotalUnreadyPercentage of
 // the nodes.
-func healthy(unready, total int) bool {
+func caUnreadyOK(unready, total int) bool {
 	return unready <= okTotalUnreadyCount || float64(unready) <= maxTotalUnreadyPercentage/100*float64(total)
 }
 
-// healthy is cluster-autoscaler's node-group test: the nodes missing
+// caUnreadyOK is cluster-autoscaler's node-group test: the nodes missing
 // below the target, launches still on their way excepted, are
 // "unjustified unready"; the group is unhealthy when they exceed both
 // okTotalUnreadyCount and maxTotalUnreadyPercentage of its registered
 // nodes. A group with no registered node is healthy only while nothing
 // but launches on their way is missing.
-func (g *groupView) healthy() bool {
+func (g *caGroupView) caUnreadyOK() bool {
 	expected := g.target - g.Upcoming
 	if g.Registered == 0 {
 		return expected <= 0
@@ -157,9 +157,9 @@ func (g *groupView) healthy() bool {
 	return missing <= okTotalUnreadyCount || float64(missing) <= maxTotalUnreadyPercentage/100*float64(g.Registered)
 }
 
-// groupView is a group as the reporter reads it from one ScanResult, its
+// caGroupView is a group as the reporter reads it from one ScanResult, its
 // inputs clamped.
-type groupView struct {
+type caGroupView struct {
 	GroupStatus
 	target     int // provider target after this scan's carried-out changes
 	backoff    *simulate.BackoffEntry
@@ -168,10 +168,10 @@ type groupView struct {
 	candidates int
 }
 
-// groupViews reads r's groups (first of each ID; empty IDs skipped) with
+// caGroupViews reads r's groups (first of each ID; empty IDs skipped) with
 // clamped counts, backoff at r.Time and this scan's carried-out changes.
-func groupViews(r *ScanResult, unneeded map[string]int) ([]groupView, map[string]int) {
-	out := make([]groupView, 0, len(r.Groups))
+func caGroupViews(r *ScanResult, unneeded map[string]int) ([]caGroupView, map[string]int) {
+	out := make([]caGroupView, 0, len(r.Groups))
 	idx := make(map[string]int, len(r.Groups))
 	for _, g := range r.Groups {
 		if g.ID == "" {
@@ -180,10 +180,10 @@ func groupViews(r *ScanResult, unneeded map[string]int) ([]groupView, map[string
 		if _, dup := idx[g.ID]; dup {
 			continue
 		}
-		g.Min, g.Max, g.Target = nonNeg(g.Min), nonNeg(g.Max), nonNeg(g.Target)
-		g.Registered, g.Upcoming = nonNeg(g.Registered), nonNeg(g.Upcoming)
-		g.Ready = min(nonNeg(g.Ready), g.Registered)
-		v := groupView{GroupStatus: g, target: g.Target, candidates: nonNeg(unneeded[g.ID])}
+		g.Min, g.Max, g.Target = caNonNeg(g.Min), caNonNeg(g.Max), caNonNeg(g.Target)
+		g.Registered, g.Upcoming = caNonNeg(g.Registered), caNonNeg(g.Upcoming)
+		g.Ready = min(caNonNeg(g.Ready), g.Registered)
+		v := caGroupView{GroupStatus: g, target: g.Target, candidates: caNonNeg(unneeded[g.ID])}
 		if e, ok := r.Backoff.Groups[g.ID]; ok && r.Time.Before(e.Until) {
 			e := e
 			v.backoff = &e
@@ -210,7 +210,7 @@ func groupViews(r *ScanResult, unneeded map[string]int) ([]groupView, map[string
 			continue
 		}
 		from := out[j].target
-		out[j].target = satAdd(from, a.Delta)
+		out[j].target = caSatAdd(from, a.Delta)
 		out[j].resized = append(out[j].resized, fmt.Sprintf("Scale-up: group %s size set to %d instead of %d (max: %d)", a.Group, out[j].target, from, out[j].Max))
 		if a.Reason == autoscaler.ReasonScaleUp {
 			out[j].upInfos = append(out[j].upInfos, fmt.Sprintf("{%s %d->%d (max: %d)}", a.Group, from, out[j].target, out[j].Max))
@@ -219,17 +219,17 @@ func groupViews(r *ScanResult, unneeded map[string]int) ([]groupView, map[string
 	return out, idx
 }
 
-func satAdd(a, b int) int {
+func caSatAdd(a, b int) int {
 	if b > 0 && a > math.MaxInt-b {
 		return math.MaxInt
 	}
 	return a + b
 }
 
-// backoffInfo gives a backed-off group's error as cluster-autoscaler
+// caBackoffFor gives a backed-off group's error as cluster-autoscaler
 // names it: "timeout" for launches not registered in time, the loop's
 // reason otherwise.
-func backoffInfo(group string, e *simulate.BackoffEntry) caBackoffInfo {
+func caBackoffFor(group string, e *simulate.BackoffEntry) caBackoffInfo {
 	code := e.Reason
 	switch e.Reason {
 	case autoscaler.ReasonMaxNodeProvisionTime:
@@ -241,40 +241,40 @@ func backoffInfo(group string, e *simulate.BackoffEntry) caBackoffInfo {
 	if e.Reason != "" {
 		msg += ": " + e.Reason
 	}
-	return caBackoffInfo{ErrorCode: clip(code), ErrorMessage: clip(msg)}
+	return caBackoffInfo{ErrorCode: clipEventMessage(code), ErrorMessage: clipEventMessage(msg)}
 }
 
-// buildStatus builds the status of r, keeping prev's transition times for
+// buildCAStatus builds the status of r, keeping prev's transition times for
 // conditions whose status did not change.
-func buildStatus(r *ScanResult, groups []groupView, unneededTotal int, prev *caStatus) *caStatus {
+func buildCAStatus(r *ScanResult, groups []caGroupView, unneededTotal int, prev *caStatus) *caStatus {
 	now := metav1.NewTime(r.Time.UTC().Truncate(time.Second))
-	st := &caStatus{Time: r.Time.Format(statusTimeFormat), AutoscalerStatus: caRunning}
+	st := &caStatus{Time: r.Time.Format(caStatusTimeFormat), AutoscalerStatus: caRunning}
 	if r.Err != "" {
 		st.Message = "last scan failed: " + r.Err
 	}
-	nodes := nonNeg(r.Nodes)
-	ready := min(nonNeg(r.ReadyNodes), nodes)
+	nodes := caNonNeg(r.Nodes)
+	ready := min(caNonNeg(r.ReadyNodes), nodes)
 	upcoming, inProgress := 0, false
 	for _, g := range groups {
-		upcoming = satAdd(upcoming, g.Upcoming)
+		upcoming = caSatAdd(upcoming, g.Upcoming)
 		inProgress = inProgress || g.Upcoming > 0
 	}
 	cw := &st.ClusterWide
 	cw.Health = caClusterHealth{Status: caHealthy, LastProbeTime: now, LastTransitionTime: now,
 		NodeCounts: caNodeCount{Registered: caRegistered{Total: nodes, Ready: ready, Unready: caUnready{Total: nodes - ready}}, Unregistered: upcoming}}
-	if !healthy(nodes-ready, nodes) {
+	if !caUnreadyOK(nodes-ready, nodes) {
 		cw.Health.Status = caUnhealthy
 	}
 	cw.ScaleUp = caClusterUp{Status: caNoActivity, LastProbeTime: now, LastTransitionTime: now}
 	if inProgress {
 		cw.ScaleUp.Status = caInProgress
 	}
-	cw.ScaleDown = scaleDownCond(unneededTotal, now)
+	cw.ScaleDown = caScaleDownCond(unneededTotal, now)
 	var pg map[string]*caNodeGroupStat
 	if prev != nil {
-		keep(&cw.Health.LastTransitionTime, prev.ClusterWide.Health.Status, cw.Health.Status, prev.ClusterWide.Health.LastTransitionTime)
-		keep(&cw.ScaleUp.LastTransitionTime, prev.ClusterWide.ScaleUp.Status, cw.ScaleUp.Status, prev.ClusterWide.ScaleUp.LastTransitionTime)
-		keep(&cw.ScaleDown.LastTransitionTime, prev.ClusterWide.ScaleDown.Status, cw.ScaleDown.Status, prev.ClusterWide.ScaleDown.LastTransitionTime)
+		caKeepTransition(&cw.Health.LastTransitionTime, prev.ClusterWide.Health.Status, cw.Health.Status, prev.ClusterWide.Health.LastTransitionTime)
+		caKeepTransition(&cw.ScaleUp.LastTransitionTime, prev.ClusterWide.ScaleUp.Status, cw.ScaleUp.Status, prev.ClusterWide.ScaleUp.LastTransitionTime)
+		caKeepTransition(&cw.ScaleDown.LastTransitionTime, prev.ClusterWide.ScaleDown.Status, cw.ScaleDown.Status, prev.ClusterWide.ScaleDown.LastTransitionTime)
 		pg = make(map[string]*caNodeGroupStat, len(prev.NodeGroups))
 		for i := range prev.NodeGroups {
 			pg[prev.NodeGroups[i].Name] = &prev.NodeGroups[i]
@@ -288,7 +288,7 @@ func buildStatus(r *ScanResult, groups []groupView, unneededTotal int, prev *caS
 			NodeCounts: caNodeCount{Registered: caRegistered{Total: g.Registered, Ready: g.Ready, Unready: caUnready{Total: unready}},
 				Unregistered: g.Upcoming},
 			LastProbeTime: now, LastTransitionTime: now}
-		groupOK := g.healthy()
+		groupOK := g.caUnreadyOK()
 		if !groupOK {
 			ns.Health.Status = caUnhealthy
 		}
@@ -302,20 +302,20 @@ func buildStatus(r *ScanResult, groups []groupView, unneededTotal int, prev *caS
 			ns.ScaleUp.Status = caUnhealthy
 		case g.backoff != nil:
 			ns.ScaleUp.Status = caBackoff
-			ns.ScaleUp.BackoffInfo = backoffInfo(g.ID, g.backoff)
+			ns.ScaleUp.BackoffInfo = caBackoffFor(g.ID, g.backoff)
 		}
-		ns.ScaleDown = scaleDownCond(g.candidates, now)
+		ns.ScaleDown = caScaleDownCond(g.candidates, now)
 		if p := pg[g.ID]; p != nil {
-			keep(&ns.Health.LastTransitionTime, p.Health.Status, ns.Health.Status, p.Health.LastTransitionTime)
-			keep(&ns.ScaleUp.LastTransitionTime, p.ScaleUp.Status, ns.ScaleUp.Status, p.ScaleUp.LastTransitionTime)
-			keep(&ns.ScaleDown.LastTransitionTime, p.ScaleDown.Status, ns.ScaleDown.Status, p.ScaleDown.LastTransitionTime)
+			caKeepTransition(&ns.Health.LastTransitionTime, p.Health.Status, ns.Health.Status, p.Health.LastTransitionTime)
+			caKeepTransition(&ns.ScaleUp.LastTransitionTime, p.ScaleUp.Status, ns.ScaleUp.Status, p.ScaleUp.LastTransitionTime)
+			caKeepTransition(&ns.ScaleDown.LastTransitionTime, p.ScaleDown.Status, ns.ScaleDown.Status, p.ScaleDown.LastTransitionTime)
 		}
 		st.NodeGroups = append(st.NodeGroups, ns)
 	}
 	return st
 }
 
-func scaleDownCond(candidates int, now metav1.Time) caScaleDown {
+func caScaleDownCond(candidates int, now metav1.Time) caScaleDown {
 	c := caScaleDown{Status: caNoCandidates, Candidates: candidates, LastProbeTime: now, LastTransitionTime: now}
 	if candidates > 0 {
 		c.Status = caCandidatesPresent
@@ -323,9 +323,9 @@ func scaleDownCond(candidates int, now metav1.Time) caScaleDown {
 	return c
 }
 
-// keep sets *t to the previous transition time when the status is the
+// caKeepTransition sets *t to the previous transition time when the status is the
 // previous one.
-func keep(t *metav1.Time, prevStatus, status string, prevT metav1.Time) {
+func caKeepTransition(t *metav1.Time, prevStatus, status string, prevT metav1.Time) {
 	if prevStatus == status && !prevT.IsZero() {
 		*t = prevT
 	}

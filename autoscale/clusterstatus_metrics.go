@@ -93,7 +93,7 @@ func newCAMetrics(reg prometheus.Registerer) (*caMetrics, error) {
 		statusErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "kscale", Subsystem: "cluster_autoscaler", Name: "status_write_errors_total",
 			Help: "Failed writes of the status ConfigMap."}),
 		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "kscale", Subsystem: "cluster_autoscaler", Name: "events_dropped_total",
-			Help: "Pod Events not recorded because a scan reached MaxPodEventsPerScan."}),
+			Help: "Pod Events not recorded because a scan reached its cap of pod Events."}),
 	}
 	var err error
 	reg1 := func(c *prometheus.GaugeVec) *prometheus.GaugeVec {
@@ -146,15 +146,15 @@ func newCAMetrics(reg prometheus.Registerer) (*caMetrics, error) {
 	return m, nil
 }
 
-// setGauge sets one series; a label value the client refuses (invalid
+// caSetGauge sets one series; a label value the client refuses (invalid
 // UTF-8 from a provider's group ID) skips the series instead of panicking.
-func setGauge(v *prometheus.GaugeVec, x float64, labels ...string) {
+func caSetGauge(v *prometheus.GaugeVec, x float64, labels ...string) {
 	if g, err := v.GetMetricWithLabelValues(labels...); err == nil {
 		g.Set(x)
 	}
 }
 
-func b2f(b bool) float64 {
+func caBool(b bool) float64 {
 	if b {
 		return 1
 	}
@@ -164,18 +164,18 @@ func b2f(b bool) float64 {
 // metricsLocked updates the metrics from one scan (c.mu held). Gauges
 // follow every scan, dry runs included; counters count only what was
 // carried out.
-func (c *clusterReporter) metricsLocked(r *ScanResult, groups []groupView, unneededTotal int) {
+func (c *clusterReporter) metricsLocked(r *ScanResult, groups []caGroupView, unneededTotal int) {
 	m := c.m
 	if m == nil {
 		return
 	}
-	nodes := nonNeg(r.Nodes)
-	ready := min(nonNeg(r.ReadyNodes), nodes)
+	nodes := caNonNeg(r.Nodes)
+	ready := min(caNonNeg(r.ReadyNodes), nodes)
 	upcoming := 0
 	for _, g := range groups {
-		upcoming = satAdd(upcoming, g.Upcoming)
+		upcoming = caSatAdd(upcoming, g.Upcoming)
 	}
-	m.safe.Set(b2f(healthy(nodes-ready, nodes)))
+	m.safe.Set(caBool(caUnreadyOK(nodes-ready, nodes)))
 	m.nodes.WithLabelValues("ready").Set(float64(ready))
 	m.nodes.WithLabelValues("unready").Set(float64(nodes - ready))
 	m.nodes.WithLabelValues("notStarted").Set(0)
@@ -185,7 +185,7 @@ func (c *clusterReporter) metricsLocked(r *ScanResult, groups []groupView, unnee
 	m.nodeGroups.WithLabelValues("autoprovisioned").Set(0)
 	m.unschedulable.WithLabelValues("unschedulable").Set(float64(len(r.Unschedulable)))
 	m.unneeded.Set(float64(unneededTotal))
-	m.cooldown.Set(b2f(strings.HasPrefix(r.Actions.ScaleDown, autoscaler.ReasonScaleDownInCooldown)))
+	m.cooldown.Set(caBool(strings.HasPrefix(r.Actions.ScaleDown, autoscaler.ReasonScaleDownInCooldown)))
 	m.unremovable.Reset()
 	for _, u := range r.Actions.Unremovable {
 		if g, err := m.unremovable.GetMetricWithLabelValues(u.Reason); err == nil {
@@ -196,15 +196,15 @@ func (c *clusterReporter) metricsLocked(r *ScanResult, groups []groupView, unnee
 	seen := make(map[string]bool, len(groups))
 	for _, g := range groups {
 		seen[g.ID] = true
-		setGauge(m.groupMin, float64(g.Min), g.ID)
-		setGauge(m.groupMax, float64(g.Max), g.ID)
-		setGauge(m.groupTarget, float64(g.target), g.ID)
-		setGauge(m.groupHealthy, b2f(g.healthy()), g.ID)
+		caSetGauge(m.groupMin, float64(g.Min), g.ID)
+		caSetGauge(m.groupMax, float64(g.Max), g.ID)
+		caSetGauge(m.groupTarget, float64(g.target), g.ID)
+		caSetGauge(m.groupHealthy, caBool(g.caUnreadyOK()), g.ID)
 		m.groupBackoff.DeletePartialMatch(prometheus.Labels{"node_group": g.ID})
 		if g.backoff != nil {
-			setGauge(m.groupBackoff, 1, g.ID, backoffInfo(g.ID, g.backoff).ErrorCode)
+			caSetGauge(m.groupBackoff, 1, g.ID, caBackoffFor(g.ID, g.backoff).ErrorCode)
 		} else {
-			setGauge(m.groupBackoff, 0, g.ID, "")
+			caSetGauge(m.groupBackoff, 0, g.ID, "")
 		}
 	}
 	for id := range c.groups {
