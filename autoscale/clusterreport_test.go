@@ -648,9 +648,23 @@ func TestReportMetrics(t *testing.T) {
 	if testutil.ToFloat64(m.lastActivity.WithLabelValues("scaleDown")) != float64(caReportT0.Unix()) {
 		t.Error("scaleDown activity moved in a cooldown")
 	}
-	// Counters are not counted twice.
-	if testutil.ToFloat64(m.scaledUp.WithLabelValues("", "", "")) != 3 {
-		t.Error("scaled_up counted again")
+	// A loop that scaled up keeps the last unremovable counts; a loop
+	// whose scale-down ran replaces them.
+	r3 := &ScanResult{Time: caReportT0.Add(11 * time.Minute), Groups: r.Groups[:2], Actions: autoscaler.Actions{Unremovable: r.Actions.Unremovable}}
+	e.c.publish(context.Background(), r3)
+	r3.Actions = autoscaler.Actions{ScaleDown: autoscaler.ReasonScaleUpInLoop}
+	e.c.publish(context.Background(), r3)
+	if v := testutil.ToFloat64(m.unremovable.WithLabelValues("NotUnderutilized")); v != 2 {
+		t.Errorf("unremovable after a scale-up loop = %v", v)
+	}
+	r3.Actions = autoscaler.Actions{}
+	e.c.publish(context.Background(), r3)
+	if n := testutil.CollectAndCount(m.unremovable); n != 0 {
+		t.Errorf("unremovable series after a scale-down loop with none: %d", n)
+	}
+	// Counters count only what scans carried out, once.
+	if v := testutil.ToFloat64(m.scaledUp.WithLabelValues("", "", "")); v != 3 {
+		t.Errorf("scaled_up = %v, want 3", v)
 	}
 }
 

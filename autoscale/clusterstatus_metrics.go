@@ -186,10 +186,14 @@ func (c *clusterReporter) metricsLocked(r *ScanResult, groups []caGroupView, unn
 	m.unschedulable.WithLabelValues("unschedulable").Set(float64(len(r.Unschedulable)))
 	m.unneeded.Set(float64(unneededTotal))
 	m.cooldown.Set(caBool(strings.HasPrefix(r.Actions.ScaleDown, autoscaler.ReasonScaleDownInCooldown)))
-	m.unremovable.Reset()
-	for _, u := range r.Actions.Unremovable {
-		if g, err := m.unremovable.GetMetricWithLabelValues(u.Reason); err == nil {
-			g.Inc()
+	// The removal simulation did not run in a loop that scaled up or has
+	// scale-down disabled: the last counts stay, as upstream's do.
+	if sd := r.Actions.ScaleDown; sd != autoscaler.ReasonScaleUpInLoop && sd != autoscaler.ReasonScaleDownDisabled {
+		m.unremovable.Reset()
+		for _, u := range r.Actions.Unremovable {
+			if g, err := m.unremovable.GetMetricWithLabelValues(u.Reason); err == nil {
+				g.Inc()
+			}
 		}
 	}
 
