@@ -44,7 +44,7 @@ func (ca *ClusterAutoscaler) carryOut(ctx context.Context, now time.Time, v *vie
 		var out Outcome
 		if ng := v.groupOf(c.Group); ng == nil {
 			out.Err = fmt.Sprintf("no node group %q", c.Group)
-		} else if err := ng.DecreaseTargetSize(ctx, c.Delta); err != nil {
+		} else if err := ca.cancel(ctx, ng, c); err != nil {
 			out.Err = err.Error()
 			log.Error(err, "Cancelling launches failed", "group", c.Group, "delta", c.Delta, "reason", c.Reason)
 		} else {
@@ -79,6 +79,50 @@ func (ca *ClusterAutoscaler) carryOut(ctx context.Context, now time.Time, v *vie
 	}
 	res.Finished = append(res.Finished, ca.takeFinished()...)
 	res.Draining = ca.drainingNodes()
+}
+
+// cancel carries out a cancel: DecreaseTargetSize. Launches the cloud
+// fulfilled but whose nodes never registered cannot be cancelled that way
+// (the providers refuse to lower the target below the instances that
+// exist, as the cloud would then remove any of them): after
+// max-node-provision-time those instances are deleted by their provider
+// IDs instead, as cluster-autoscaler removes unregistered nodes older than
+// --max-node-provision-time. [H4 fix, see the e2e test
+// TestFaultsLaunchesNeverRegister]
+func (ca *ClusterAutoscaler) cancel(ctx context.Context, ng nodegroup.NodeGroup, c autoscaler.Change) error {
+	err := ng.DecreaseTargetSize(ctx, c.Delta)
+	if err == nil || c.Reason != autoscaler.ReasonMaxNodeProvisionTime {
+		return err
+	}
+	insts, ierr := ng.Nodes(ctx)
+	if ierr != nil {
+		return fmt.Errorf("%w; listing the group's instances: %w", err, ierr)
+	}
+	nodes, lerr := ca.nodes.List(everything)
+	if lerr != nil {
+		return fmt.Errorf("%w; listing the nodes: %w", err, lerr)
+	}
+	registered := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		registered[n.Spec.ProviderID] = true
+	}
+	var ids []string
+	for _, in := range insts {
+		if len(ids) == c.Delta {
+			break
+		}
+		if in.State != nodegroup.InstanceDeleting && !registered[in.ProviderID] {
+			ids = append(ids, in.ProviderID)
+		}
+	}
+	if len(ids) == 0 {
+		return err
+	}
+	if derr := ng.DeleteNodes(ctx, ids); derr != nil {
+		return fmt.Errorf("%w; deleting the unregistered instances: %w", err, derr)
+	}
+	ca.log.Info("Deleted instances that never registered", "group", c.Group, "instances", ids, "decreaseTargetSize", err.Error())
+	return nil
 }
 
 // remove starts one node's removal: taint and cordon, then DeleteNodes at
