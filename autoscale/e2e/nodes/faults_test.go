@@ -68,6 +68,7 @@ func newFaultCloud(t *testing.T, prefix string, launchDelay time.Duration, group
 	ctx := t.Context()
 	c := testcluster.Shared(t)
 	fc := &faultCloud{c: c, kube: c.AdminClient(), pool: strings.TrimSuffix(prefix, "-")}
+	faultRequireClean(t, fc.kube)
 	t.Cleanup(func() { faultWaitNamespaceGone(t, fc.kube, fc.ns) }) // runs last
 	fc.ns = c.Namespace(t)
 	fc.srv = asgtest.NewServer(asgtest.Config{LaunchDelay: launchDelay, TerminateDelay: time.Second})
@@ -92,6 +93,35 @@ func newFaultCloud(t *testing.T, prefix string, launchDelay time.Duration, group
 	fc.p = p
 	fc.b = nodebridge.Start(ctx, t, nodebridge.Options{Cluster: c, Source: nodebridge.FromASG(fc.srv, p), Prefix: prefix})
 	return fc
+}
+
+// faultRequireClean waits up to a minute until the cluster has no bridge
+// Nodes and no pods outside kube-system (an earlier test's pending pod would
+// make this test's controller scale up), and fails the test otherwise.
+func faultRequireClean(t *testing.T, kube kubernetes.Interface) {
+	t.Helper()
+	faultWait(t, time.Minute, "a clean cluster", func() (bool, string) {
+		var left []string
+		nodes, err := kube.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, n := range nodes.Items {
+			if _, ok := n.Annotations[nodebridge.OwnerAnnotation]; ok {
+				left = append(left, "node/"+n.Name)
+			}
+		}
+		pods, err := kube.CoreV1().Pods("").List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range pods.Items {
+			if p.Namespace != metav1.NamespaceSystem {
+				left = append(left, "pod/"+p.Namespace+"/"+p.Name)
+			}
+		}
+		return len(left) == 0, strings.Join(left, ", ")
+	})
 }
 
 // faultWaitNamespaceGone waits for a deleted namespace to be gone.
@@ -476,6 +506,35 @@ func (fc *faultCloud) startCA(t *testing.T, cfg autoscale.ClusterAutoscalerConfi
 	return &faultCA{ca: ca, trace: tr, loop: cfg.Loop, stop: stop}
 }
 
+// backoffs samples the controller's State every 100ms until the test ends;
+// the returned func reads the backoff reasons seen for a group.
+func (r *faultCA) backoffs(t *testing.T) func(group string) []string {
+	var mu sync.Mutex
+	seen := map[string][]string{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			st := r.ca.State()
+			mu.Lock()
+			for g, e := range st.Backoff.Groups {
+				if !slices.Contains(seen[g], e.Reason) {
+					seen[g] = append(seen[g], e.Reason)
+				}
+			}
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func(group string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen[group])
+	}
+}
+
 // maxDesired samples a group's desired capacity every 100ms until the test
 // ends; the returned func reads the largest seen.
 func (fc *faultCloud) maxDesired(t *testing.T, group string) func() int {
@@ -517,22 +576,32 @@ func TestFaultsThrottlingAndServerErrors(t *testing.T) {
 	per := fc.perNode(t, "workers", milli)
 	const pods = 6
 	want := (pods + per - 1) / per
-	// Faults are taken in the order injected: the controller's first
-	// refresh is throttled twice, then answered 500 until the SDK gives up
-	// (a failed scan), and the next refresh succeeds on its third attempt.
+	// Faults are taken in the order injected, and the SDK's retryer makes
+	// five attempts. The controller's first refresh is throttled twice,
+	// then answered 500 until the retryer gives up (a failed scan); the
+	// next refresh succeeds on its third attempt.
 	fc.srv.Inject(asgtest.FaultThrottle, "DescribeAutoScalingGroups", 2)
 	fc.srv.Inject(asgtest.FaultServerError, "DescribeAutoScalingGroups", 5)
-	// Every attempt of the first scale-up is applied and its answer lost.
-	fc.srv.Inject(asgtest.FaultLostResponse, "SetDesiredCapacity", 5)
+	// The first scale-up is throttled twice, then applied with its answer
+	// lost, three times: IncreaseSize fails although the cloud took it.
+	fc.srv.Inject(asgtest.FaultThrottle, "SetDesiredCapacity", 2)
+	fc.srv.Inject(asgtest.FaultLostResponse, "SetDesiredCapacity", 3)
 	top := fc.maxDesired(t, "workers")
 	fc.deployment(t, "web", pods, milli)
 	fc.waitUnschedulable(t, "web", pods)
 	run := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: faultLoop(0)})
-	took := fc.waitRunning(t, "web", pods, 90*time.Second)
-	_ = took
+	backoffs := run.backoffs(t)
+	fc.waitRunning(t, "web", pods, 90*time.Second)
 	calls := fc.srv.Calls()
-	if calls["SetDesiredCapacity"] < 5 || calls["DescribeAutoScalingGroups"] < 7 {
+	if calls["SetDesiredCapacity"] < 5 || calls["DescribeAutoScalingGroups"] < 8 {
 		t.Fatalf("the faults were not all met: calls %v", calls)
+	}
+	// The controller took the scale-up for failed (it backed the group
+	// off) and still did not scale up again.
+	if r := backoffs("workers"); len(r) == 0 {
+		t.Errorf("the failed IncreaseSize did not back the group off")
+	} else {
+		t.Logf("backoff reasons of workers: %v", r)
 	}
 	// A few more scans with every pod running change nothing.
 	time.Sleep(3 * time.Second)
