@@ -562,14 +562,15 @@ func (fc *faultCloud) maxDesired(t *testing.T, group string) func() int {
 	}
 }
 
-// Throttling and 5xx on the scaling and describe calls: a scale-up whose
-// SetDesiredCapacity is applied but never answered (every attempt of the
-// SDK's retryer loses its response, so IncreaseSize fails) after a
-// refresh that throttling and 5xx made fail, is not repeated: the group's
-// desired capacity goes to exactly the needed count and never above, one
-// launch per node. A node removal whose TerminateInstanceInAutoScalingGroup
-// answers 5xx through all retries is not lost: a later scan removes the
-// node, and the group ends at the one node the remaining pods need.
+// Throttling and 5xx on the scaling and describe calls. After a refresh
+// that throttling and 5xx made fail, a scale-up whose SetDesiredCapacity is
+// throttled and then applied with its answer lost, through every attempt of
+// the SDK's retryer (so IncreaseSize fails and the controller backs the
+// group off), is not repeated: the group's desired capacity goes to exactly
+// the needed count and never above, one launch per node. A node removal
+// whose TerminateInstanceInAutoScalingGroup answers 500 through all retries
+// is not lost: a later scan decides it again, the node goes, and the group
+// ends at the nodes the remaining pods need.
 func TestFaultsThrottlingAndServerErrors(t *testing.T) {
 	const milli = 900
 	fc := newFaultCloud(t, "flt-5xx-", 2*time.Second, faultGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
