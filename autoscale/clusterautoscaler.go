@@ -393,8 +393,8 @@ func (ca *ClusterAutoscaler) Run(ctx context.Context) error {
 	}
 	log := ca.log
 	ctx = logr.NewContext(ctx, log)
-	defer ca.drains.Wait()
 	defer ca.rec.start(ca.cfg.Kube, "cluster-autoscaler")()
+	defer ca.drains.Wait() // before the recorder stops: drains report
 	if err := ca.StartInformers(ctx); err != nil {
 		return err
 	}
