@@ -166,7 +166,6 @@ type ClusterAutoscaler struct {
 	factory  informers.SharedInformerFactory
 	synced   []cache.InformerSynced
 	started  atomic.Bool
-	pods     corelisters.PodLister
 	nodes    corelisters.NodeLister
 	pdbs     policylisters.PodDisruptionBudgetLister
 	dsets    appslisters.DaemonSetLister
@@ -284,7 +283,7 @@ func (ca *ClusterAutoscaler) informers() {
 	f := informers.NewSharedInformerFactory(ca.cfg.Kube, ca.cfg.Resync)
 	ca.factory = f
 	pi, ni := f.Core().V1().Pods(), f.Core().V1().Nodes()
-	ca.pods, ca.nodes, ca.podStore = pi.Lister(), ni.Lister(), pi.Informer().GetStore()
+	ca.nodes, ca.podStore = ni.Lister(), pi.Informer().GetStore()
 	ca.pdbs = f.Policy().V1().PodDisruptionBudgets().Lister()
 	ca.dsets = f.Apps().V1().DaemonSets().Lister()
 	ca.pvs = f.Core().V1().PersistentVolumes().Lister()

@@ -41,6 +41,7 @@ type caEnv struct {
 	ca   *autoscale.ClusterAutoscaler
 	ctx  context.Context
 
+	rec       *record.FakeRecorder
 	evictions atomic.Int32
 	refuse    atomic.Bool // answer every eviction with 429
 }
@@ -109,7 +110,8 @@ func newCAEnv(t *testing.T, cfg autoscale.ClusterAutoscalerConfig, groups []fake
 	})
 	cfg.Kube, cfg.Provider = e.kube, e.prov
 	if cfg.Recorder == nil {
-		cfg.Recorder = record.NewFakeRecorder(1000)
+		e.rec = record.NewFakeRecorder(1000)
+		cfg.Recorder = e.rec
 	}
 	ca, err := autoscale.NewClusterAutoscaler(cfg)
 	if err != nil {
@@ -366,6 +368,10 @@ func TestClusterAutoscalerEvictionRefusedUntaintsAndReports(t *testing.T) {
 	}
 	if st := e.ca.State(); st.LastScaleDownFailure.IsZero() {
 		t.Fatal("State.LastScaleDownFailure not set")
+	}
+	evs := drainEvents(e.rec)
+	if !strings.Contains(evs, "Normal ScaleDown marked the node as toBeDeleted/unschedulable") || !strings.Contains(evs, "Warning ScaleDownFailed") {
+		t.Fatalf("events:\n%s", evs)
 	}
 	if _, err := e.kube.CoreV1().Pods("shop").Get(e.ctx, "a", metav1.GetOptions{}); err != nil {
 		t.Fatalf("pod a: %v", err)
@@ -660,5 +666,48 @@ func TestClusterAutoscalerPreProvisionsForASchedule(t *testing.T) {
 	}
 	if st := e.ca.State(); len(st.Holds) != 1 {
 		t.Fatalf("holds = %+v", st.Holds)
+	}
+}
+
+func drainEvents(r *record.FakeRecorder) string {
+	var b strings.Builder
+	for {
+		select {
+		case ev := <-r.Events:
+			b.WriteString(ev + "\n")
+		default:
+			return b.String()
+		}
+	}
+}
+
+func TestClusterAutoscalerDrainsAnEmptyNodeThatGotAPod(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(), EvictionRetryTime: 10 * time.Millisecond},
+		groups, caPod("b", "small-1", 1500))
+	// The scheduler binds a pod to small-0 just before the taint lands.
+	var once sync.Once
+	e.kube.PrependReactor("update", "nodes", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if n := a.(clienttesting.UpdateAction).GetObject().(*corev1.Node); n.Name == "small-0" {
+			once.Do(func() {
+				_ = e.kube.Tracker().Add(caPod("late", "small-0", 100))
+			})
+		}
+		return false, nil, nil
+	})
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Deletes) != 1 || !res.Actions.Deletes[0].Empty || !res.Deletes[0].Started {
+		t.Fatalf("deletes = %+v / %+v: the node with a late pod must be drained", res.Actions.Deletes, res.Deletes)
+	}
+	eventually(t, "DeleteNodes after the drain", func() bool { return len(e.ops("DeleteNodes")) == 1 })
+	if e.evictions.Load() != 1 {
+		t.Fatalf("%d evictions, want the late pod's", e.evictions.Load())
 	}
 }
