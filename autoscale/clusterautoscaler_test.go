@@ -711,3 +711,93 @@ func TestClusterAutoscalerDrainsAnEmptyNodeThatGotAPod(t *testing.T) {
 		t.Fatalf("%d evictions, want the late pod's", e.evictions.Load())
 	}
 }
+
+func TestClusterAutoscalerOutOfCapacityCancelsAndFallsBack(t *testing.T) {
+	groups := []fake.GroupConfig{
+		{ID: "a", Max: 10, Template: template("small", 2000), LaunchDelay: time.Hour},
+		{ID: "b", Max: 10, Template: template("small", 4000), LaunchDelay: time.Hour},
+	}
+	// Least waste picks a (2 CPU for a 1.5-CPU pod); a is out of stock.
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("p1", "", 1500))
+	e.prov.SetOutOfCapacity("a", true)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Increases) != 1 || res.Actions.Increases[0].Group != "a" {
+		t.Fatalf("first increase = %+v", res.Actions.Increases)
+	}
+	res, err = e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Cancels) != 1 || res.Actions.Cancels[0].Group != "a" || res.Actions.Cancels[0].Reason != autoscaler.ReasonOutOfCapacity ||
+		len(res.Cancels) != 1 || res.Cancels[0].Err != "" {
+		t.Fatalf("cancels = %+v / %+v", res.Actions.Cancels, res.Cancels)
+	}
+	if len(res.Actions.Increases) != 1 || res.Actions.Increases[0].Group != "b" {
+		t.Fatalf("fallback increase = %+v", res.Actions.Increases)
+	}
+	if d := e.ops("DecreaseTargetSize"); len(d) != 1 || d[0].Group != "a" {
+		t.Fatalf("DecreaseTargetSize = %+v", d)
+	}
+	if _, ok := res.Backoff.Groups["a"]; !ok {
+		t.Fatalf("a not backed off: %+v", res.Backoff)
+	}
+}
+
+func TestClusterAutoscalerSeesInformerEvents(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Max: 10, Size: 1, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: autoscaler.Config{ScaleDownDisabled: true}}, groups, caPod("a", "small-0", 1500))
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil || len(res.Actions.Increases) != 0 {
+		t.Fatalf("scan = %+v, %v", res.Actions, err)
+	}
+	// A pod the scheduler could not place appears, then a new node joins.
+	if _, err := e.kube.CoreV1().Pods("shop").Create(e.ctx, caPod("p1", "", 1000), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the scale-up for the new pod", func() bool {
+		res, err = e.ca.Scan(e.ctx)
+		return err == nil && len(res.Actions.Increases) == 1
+	})
+	insts := func() []nodegroup.Instance {
+		gs, _ := e.prov.NodeGroups(e.ctx)
+		i, _ := gs[0].Nodes(e.ctx)
+		return i
+	}()
+	if _, err := e.kube.CoreV1().Nodes().Create(e.ctx, caNode("small-new", insts[len(insts)-1].ProviderID, "small", 2000, 0), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new node registered", func() bool {
+		res, err = e.ca.Scan(e.ctx)
+		return err == nil && res.Nodes == 2 && res.Groups[0].Registered == 2 && res.Groups[0].Upcoming == 0
+	})
+	if st := e.ca.State(); len(st.Launches["small"]) != 0 || len(st.Latencies["small"]) != 1 {
+		t.Fatalf("state after registration: %+v", st)
+	}
+}
+
+func TestClusterAutoscalerConcurrentScans(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Max: 100, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("a", "small-0", 300), caPod("b", "small-1", 300), caPod("p1", "", 1900))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				_, err = e.ca.Scan(e.ctx)
+			} else {
+				_, err = e.ca.Recommend(e.ctx)
+				_ = e.ca.State()
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if inc := e.ops("IncreaseSize"); len(inc) != 1 {
+		t.Fatalf("IncreaseSize = %+v, want one (the next scans see the launch)", inc)
+	}
+}
