@@ -801,3 +801,36 @@ func TestClusterAutoscalerConcurrentScans(t *testing.T) {
 		t.Fatalf("IncreaseSize = %+v, want one (the next scans see the launch)", inc)
 	}
 }
+
+func TestClusterAutoscalerKeepsANodeWithAPodItCannotRead(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	bad := caPod("bad", "small-0", 100)
+	// An anti-affinity term without a topology key: the API server would
+	// refuse it; the simulator cannot place it.
+	bad.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop()}, groups, bad, caPod("b", "small-1", 1500))
+	for range 3 {
+		res, err := e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range res.Actions.Deletes {
+			if d.Node == "small-0" {
+				t.Fatalf("a node whose pod could not be read was removed: %+v", d)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	res, err := e.ca.Recommend(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, u := range res.Actions.Unremovable {
+		kept = kept || u.Node == "small-0"
+	}
+	if !kept {
+		t.Fatalf("small-0 not reported unremovable: %+v", res.Actions.Unremovable)
+	}
+}
