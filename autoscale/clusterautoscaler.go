@@ -472,6 +472,10 @@ func (ca *ClusterAutoscaler) scanLocked(ctx context.Context, now time.Time, dry 
 		}
 	}
 	act, err := ca.loop.Step(now, obs)
+	if err == nil {
+		// The nodes the loop holds unneeded (as it would, in a dry run).
+		ca.rep.setUnneeded(ca.unneededByGroup())
+	}
 	if dry {
 		ca.dryRemoval = ca.loop.State.Removal
 		ca.loop.State = saved
@@ -489,6 +493,21 @@ func (ca *ClusterAutoscaler) scanLocked(ctx context.Context, now time.Time, dry 
 	}
 	ca.carryOut(ctx, now, v, &act, res)
 	return nil
+}
+
+// unneededByGroup counts the loop's unneeded nodes per group.
+func (ca *ClusterAutoscaler) unneededByGroup() map[string]int {
+	out := map[string]int{}
+	if len(ca.loop.State.Unneeded) == 0 {
+		return out
+	}
+	for i := range ca.obs.Nodes {
+		n := &ca.obs.Nodes[i]
+		if _, ok := ca.loop.State.Unneeded[n.Name]; ok && n.Group != "" {
+			out[n.Group]++
+		}
+	}
+	return out
 }
 
 // fillResult fills the observed part of res.

@@ -72,8 +72,27 @@ func (ca *ClusterAutoscaler) carryOut(ctx context.Context, now time.Time, v *vie
 		}
 		res.Increases = append(res.Increases, out)
 	}
+	// The deletion budgets, as upstream's actuator crops them: removals in
+	// progress count against MaxScaleDownParallelism, drains in progress
+	// against MaxDrainParallelism. A removal over budget is not started
+	// (the node stays unneeded and is chosen again).
+	loop := ca.loop.Config()
+	ca.dmu.Lock()
+	inFlight := len(ca.draining)
+	ca.dmu.Unlock()
+	total, drains := inFlight, inFlight
 	for _, d := range act.Deletes {
-		res.Deletes = append(res.Deletes, ca.remove(ctx, now, v, d))
+		if total >= loop.MaxScaleDownParallelism || (!d.Empty && drains >= loop.MaxDrainParallelism) {
+			res.Deletes = append(res.Deletes, Outcome{Err: fmt.Sprintf("not started: %d removal(s) in progress (max-scale-down-parallelism %d, max-drain-parallelism %d)",
+				inFlight, loop.MaxScaleDownParallelism, loop.MaxDrainParallelism)})
+			continue
+		}
+		o := ca.remove(ctx, now, v, d)
+		if o.Started {
+			drains++
+			total++
+		}
+		res.Deletes = append(res.Deletes, o)
 	}
 	res.Finished = append(res.Finished, ca.takeFinished()...)
 	res.Draining = ca.drainingNodes()

@@ -834,3 +834,33 @@ func TestClusterAutoscalerKeepsANodeWithAPodItCannotRead(t *testing.T) {
 		t.Fatalf("small-0 not reported unremovable: %+v", res.Actions.Unremovable)
 	}
 }
+
+func TestClusterAutoscalerDrainsInProgressCountAgainstTheBudget(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 4, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(),
+		MaxPodEvictionTime: 3 * time.Second, EvictionRetryTime: 20 * time.Millisecond},
+		groups, caPod("a", "small-0", 200), caPod("b", "small-1", 200), caPod("c", "small-2", 200), caPod("d", "small-3", 200))
+	e.refuse.Store(true) // the first drain stays in progress
+	var started, deferred int
+	for range 6 {
+		res, err := e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Deletes {
+			switch {
+			case o.Started:
+				started++
+			case strings.Contains(o.Err, "not started"):
+				deferred++
+			}
+		}
+		if len(res.Draining) > 1 {
+			t.Fatalf("%d drains in progress, max-drain-parallelism is 1: %v", len(res.Draining), res.Draining)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if started != 1 || deferred == 0 {
+		t.Fatalf("started %d, deferred %d: want one drain and the rest deferred", started, deferred)
+	}
+}

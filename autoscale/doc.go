@@ -117,7 +117,10 @@
 //     DeleteNodes. A node whose pods could not be evicted, or did not go,
 //     is never deleted: its taint (and the cordon it set) is removed, a
 //     ScaleDownFailed Event says why, and State.DeleteFailed starts the
-//     delay after a failure. Nodes being drained, or tainted for deletion,
+//     delay after a failure. As upstream's actuator, removals in progress
+//     count against MaxScaleDownParallelism and drains in progress against
+//     MaxDrainParallelism: a removal over budget is not started (the node
+//     stays unneeded and is chosen again). Nodes being drained, or tainted for deletion,
 //     are going away: left out of the observation (their group's target
 //     seen without the draining ones), never candidates again. At start
 //     Run removes the taints and cordons a previous run left.
@@ -133,9 +136,11 @@
 // --cordon-node-before-terminating, default off) is always set, and undone
 // only where it set it; the State lives in memory (a restart recomputes
 // the upcoming nodes from the provider and starts the timers again);
-// drains in progress do not count against MaxDrainParallelism of later
-// scans, and a drain does not re-check the drain rules the loop checked
-// when it chose the node (the Eviction API still enforces PDBs); Trace is
+// there is no delay after the taint (--node-delete-delay-after-taint):
+// instead the API server is asked for the node's pods right after it, and
+// an "empty" node that got one is drained; no soft DeletionCandidate
+// taint; a drain does not re-check the drain rules the loop checked when
+// it chose the node (the Eviction API still enforces PDBs); Trace is
 // called only for scans whose State is kept. Drains started by Scan run
 // under the context given to it.
 //
