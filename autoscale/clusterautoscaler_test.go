@@ -864,3 +864,27 @@ func TestClusterAutoscalerDrainsInProgressCountAgainstTheBudget(t *testing.T) {
 		t.Fatalf("started %d, deferred %d: want one drain and the rest deferred", started, deferred)
 	}
 }
+
+func TestClusterAutoscalerPreProvisionsAStatefulSet(t *testing.T) {
+	sched, err := schedule.New(schedule.Spec{TimeZone: "UTC", Rules: []schedule.RuleSpec{{
+		Name: "noon", Start: "0 12 * * *", End: "0 13 * * *", Bounds: schedule.Floor(4)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := int32(1)
+	db := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
+		Spec: appsv1.StatefulSetSpec{Replicas: &one, Template: corev1.PodTemplateSpec{
+			Spec: corev1.PodSpec{NodeSelector: map[string]string{"pool": "small"}, Containers: []corev1.Container{{Name: "db",
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}}}}}}}}
+	clk := testingclock.NewFakeClock(time.Date(2026, 3, 2, 11, 55, 0, 0, time.UTC))
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Clock: clk, Schedules: []autoscale.ScheduledWorkload{
+		{Namespace: "shop", Name: "db", Kind: "StatefulSet", Schedule: sched}}},
+		[]fake.GroupConfig{{ID: "small", Max: 10, Template: template("small", 2000)}}, db)
+	res, err := e.ca.Recommend(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc := res.Actions.Increases; len(inc) != 1 || inc[0].Workload != "shop/db" || inc[0].Replicas != 4 || inc[0].Delta != 3 {
+		t.Fatalf("increases = %+v, want 3 nodes for the 3 pods the rise adds", inc)
+	}
+}
