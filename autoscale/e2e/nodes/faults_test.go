@@ -23,8 +23,11 @@ import (
 	"github.com/kscale/kscale/autoscale"
 	"github.com/kscale/kscale/cloud/asg"
 	"github.com/kscale/kscale/cloud/asg/asgtest"
+	"github.com/kscale/kscale/cloud/ess"
+	"github.com/kscale/kscale/cloud/ess/esstest"
 	"github.com/kscale/kscale/internal/nodebridge"
 	"github.com/kscale/kscale/internal/testcluster"
+	"github.com/kscale/kscale/nodegroup"
 	"github.com/kscale/kscale/simulate"
 	"github.com/kscale/kscale/simulate/autoscaler"
 )
@@ -53,9 +56,11 @@ type faultCloud struct {
 	c    *testcluster.Cluster
 	kube kubernetes.Interface
 	ns   string
-	pool string // faultPoolLabel's value on this test's nodes
-	srv  *asgtest.Server
+	pool string          // faultPoolLabel's value on this test's nodes
+	srv  *asgtest.Server // nil on ESS
 	p    *asg.Provider
+	ess  *esstest.Server // nil on Auto Scaling
+	prov nodegroup.Provider
 	b    *nodebridge.Bridge
 	as   *autoscaling.Client // behind the controller's back
 }
@@ -90,8 +95,38 @@ func newFaultCloud(t *testing.T, prefix string, launchDelay time.Duration, group
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc.p = p
+	fc.p, fc.prov = p, p
 	fc.b = nodebridge.Start(ctx, t, nodebridge.Options{Cluster: c, Source: nodebridge.FromASG(fc.srv, p), Prefix: prefix})
+	return fc
+}
+
+// newFaultESSCloud is newFaultCloud on an ESS emulator (region cn-test)
+// with an ess.Provider in ScaleWithAdjustment mode; a group's Name is its
+// ID, Desired its initial size.
+func newFaultESSCloud(t *testing.T, prefix string, launchDelay time.Duration, groups ...faultGroup) *faultCloud {
+	t.Helper()
+	ctx := t.Context()
+	c := testcluster.Shared(t)
+	fc := &faultCloud{c: c, kube: c.AdminClient(), pool: strings.TrimSuffix(prefix, "-")}
+	faultRequireClean(t, fc.kube)
+	t.Cleanup(func() { faultWaitNamespaceGone(t, fc.kube, fc.ns) }) // runs last
+	fc.ns = c.Namespace(t)
+	fc.ess = esstest.NewServer(esstest.Config{Region: "cn-test", LaunchDelay: launchDelay, RemoveDelay: time.Second})
+	t.Cleanup(fc.ess.Close)
+	ids := make([]string, 0, len(groups))
+	for _, g := range groups {
+		ids = append(ids, fc.ess.AddGroup(esstest.Group{ID: g.Name, MinSize: 0, MaxSize: g.Max, Size: g.Desired,
+			Tags:          map[string]string{nodegroup.TagLabelPrefix + faultPoolLabel: fc.pool},
+			Configuration: esstest.Configuration{InstanceTypes: []string{g.InstanceType}}}))
+	}
+	p, err := ess.New(ctx, ess.Config{Region: fc.ess.Region(), AccessKeyID: "id", AccessKeySecret: "secret",
+		ESSEndpoint: fc.ess.URL, ECSEndpoint: fc.ess.URL, GroupIDs: ids, ScaleMode: ess.ScaleWithAdjustment,
+		RefreshInterval: 500 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.prov = p
+	fc.b = nodebridge.Start(ctx, t, nodebridge.Options{Cluster: c, Source: nodebridge.FromESS(fc.ess, p), Prefix: prefix})
 	return fc
 }
 
@@ -258,8 +293,12 @@ func (fc *faultCloud) group(t *testing.T, name string) asgtest.GroupState {
 // describe summarises every group of the emulator and the bridge's nodes.
 func (fc *faultCloud) describe() string {
 	var b strings.Builder
-	gs, _ := fc.p.NodeGroups(context.Background())
+	gs, _ := fc.prov.NodeGroups(context.Background())
 	for _, ng := range gs {
+		if fc.ess != nil {
+			fmt.Fprintf(&b, "%s desired %d instances %d; ", ng.Id(), fc.ess.Desired(ng.Id()), len(fc.ess.Instances(ng.Id())))
+			continue
+		}
 		g, _ := fc.srv.Group(ng.Id())
 		fmt.Fprintf(&b, "%s desired %d instances %d launches %d; ", g.Name, g.Desired, len(faultLive(g)), faultLaunches(g))
 	}
@@ -302,7 +341,7 @@ func (fc *faultCloud) nodesOf(ctx context.Context, group string) ([]corev1.Node,
 	}
 	var out []corev1.Node
 	for _, n := range l.Items {
-		ng, err := fc.p.NodeGroupForNode(ctx, n.Spec.ProviderID)
+		ng, err := fc.prov.NodeGroupForNode(ctx, n.Spec.ProviderID)
 		if err == nil && ng != nil && ng.Id() == group {
 			out = append(out, n)
 		}
@@ -314,7 +353,15 @@ func (fc *faultCloud) nodesOf(ctx context.Context, group string) ([]corev1.Node,
 // its template's allocatable.
 func (fc *faultCloud) perNode(t *testing.T, group string, milli int64) int {
 	t.Helper()
-	tpl, err := fc.p.Group(group).Template(t.Context())
+	gs, err := fc.prov.NodeGroups(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(gs, func(g nodegroup.NodeGroup) bool { return g.Id() == group })
+	if i < 0 {
+		t.Fatalf("the provider has no group %s", group)
+	}
+	tpl, err := gs[i].Template(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +520,7 @@ func faultLoop(maxProvision time.Duration) autoscaler.Config {
 func (fc *faultCloud) startCA(t *testing.T, cfg autoscale.ClusterAutoscalerConfig) *faultCA {
 	t.Helper()
 	tr := &faultTrace{}
-	cfg.Kube, cfg.Provider, cfg.Trace = fc.kube, fc.p, tr.record
+	cfg.Kube, cfg.Provider, cfg.Trace = fc.kube, fc.prov, tr.record
 	cfg.EvictionRetryTime = time.Second
 	ca, err := autoscale.NewClusterAutoscaler(cfg)
 	if err != nil {
@@ -646,6 +693,47 @@ func TestFaultsThrottlingAndServerErrors(t *testing.T) {
 	}
 	if g := fc.group(t, "workers"); faultLaunches(g) != want {
 		t.Errorf("%d launches after the scale-down, want still %d", faultLaunches(g), want)
+	}
+}
+
+// The same on Alibaba Cloud ESS: describe calls throttled and answered 503
+// (retried), and a scale-up whose ScaleWithAdjustment is applied with its
+// answer lost (500) twice before the third attempt is answered: the
+// provider retries with the same ClientToken, so the group's desired
+// capacity goes to exactly the needed count, with one scaling activity and
+// one instance per node.
+func TestFaultsESSThrottlingAndLostResponses(t *testing.T) {
+	const milli = 900
+	fc := newFaultESSCloud(t, "flt-ess-", 2*time.Second, faultGroup{Name: "asg-workers", InstanceType: "ecs.g7.large", Max: 10})
+	per := fc.perNode(t, "asg-workers", milli)
+	const pods = 6
+	want := (pods + per - 1) / per
+	fc.ess.Throttle("ess:DescribeScalingGroups", 2)
+	fc.ess.FailServer("ess:DescribeScalingInstances", 2)
+	fc.ess.InjectFault(esstest.Fault{Action: "ess:ScaleWithAdjustment", Code: esstest.CodeInternalError, Times: 2, AfterApply: true})
+	fc.deployment(t, "web", pods, milli)
+	fc.waitUnschedulable(t, "web", pods)
+	run := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: faultLoop(0)})
+	fc.waitRunning(t, "web", pods, 90*time.Second)
+	time.Sleep(3 * time.Second) // a few more scans with every pod running
+	calls := fc.ess.Calls()
+	if calls["ess:ScaleWithAdjustment"] < 3 || calls["ess:DescribeScalingGroups"] < 3 {
+		t.Fatalf("the faults were not all met: calls %v", calls)
+	}
+	adds := 0
+	for _, a := range fc.ess.Activities("asg-workers") {
+		if strings.HasPrefix(a.Description, "Add ") {
+			adds++
+		}
+	}
+	if d, n := fc.ess.Desired("asg-workers"), len(fc.ess.Instances("asg-workers")); d != want || n != want || adds != 1 {
+		t.Errorf("desired %d, %d instances, %d scaling activities; want %d, %d and 1", d, n, adds, want, want)
+	}
+	if inc := run.trace.changes("asg-workers", false); len(inc) != 1 || inc[0].Delta != want {
+		t.Errorf("increases %+v, want one of %d", inc, want)
+	}
+	if r := run.ca.State().Backoff.Groups; len(r) != 0 {
+		t.Errorf("backoffs %v after a scale-up that succeeded on a retry", r)
 	}
 }
 
