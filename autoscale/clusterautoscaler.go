@@ -166,7 +166,6 @@ type ClusterAutoscaler struct {
 	factory  informers.SharedInformerFactory
 	synced   []cache.InformerSynced
 	started  atomic.Bool
-	pods     corelisters.PodLister
 	nodes    corelisters.NodeLister
 	pdbs     policylisters.PodDisruptionBudgetLister
 	dsets    appslisters.DaemonSetLister
@@ -284,7 +283,7 @@ func (ca *ClusterAutoscaler) informers() {
 	f := informers.NewSharedInformerFactory(ca.cfg.Kube, ca.cfg.Resync)
 	ca.factory = f
 	pi, ni := f.Core().V1().Pods(), f.Core().V1().Nodes()
-	ca.pods, ca.nodes, ca.podStore = pi.Lister(), ni.Lister(), pi.Informer().GetStore()
+	ca.nodes, ca.podStore = ni.Lister(), pi.Informer().GetStore()
 	ca.pdbs = f.Policy().V1().PodDisruptionBudgets().Lister()
 	ca.dsets = f.Apps().V1().DaemonSets().Lister()
 	ca.pvs = f.Core().V1().PersistentVolumes().Lister()
@@ -393,8 +392,8 @@ func (ca *ClusterAutoscaler) Run(ctx context.Context) error {
 	}
 	log := ca.log
 	ctx = logr.NewContext(ctx, log)
-	defer ca.drains.Wait()
 	defer ca.rec.start(ca.cfg.Kube, "cluster-autoscaler")()
+	defer ca.drains.Wait() // before the recorder stops: drains report
 	if err := ca.StartInformers(ctx); err != nil {
 		return err
 	}
@@ -473,6 +472,10 @@ func (ca *ClusterAutoscaler) scanLocked(ctx context.Context, now time.Time, dry 
 		}
 	}
 	act, err := ca.loop.Step(now, obs)
+	if err == nil {
+		// The nodes the loop holds unneeded (as it would, in a dry run).
+		ca.rep.setUnneeded(ca.unneededByGroup())
+	}
 	if dry {
 		ca.dryRemoval = ca.loop.State.Removal
 		ca.loop.State = saved
@@ -490,6 +493,21 @@ func (ca *ClusterAutoscaler) scanLocked(ctx context.Context, now time.Time, dry 
 	}
 	ca.carryOut(ctx, now, v, &act, res)
 	return nil
+}
+
+// unneededByGroup counts the loop's unneeded nodes per group.
+func (ca *ClusterAutoscaler) unneededByGroup() map[string]int {
+	out := map[string]int{}
+	if len(ca.loop.State.Unneeded) == 0 {
+		return out
+	}
+	for i := range ca.obs.Nodes {
+		n := &ca.obs.Nodes[i]
+		if _, ok := ca.loop.State.Unneeded[n.Name]; ok && n.Group != "" {
+			out[n.Group]++
+		}
+	}
+	return out
 }
 
 // fillResult fills the observed part of res.

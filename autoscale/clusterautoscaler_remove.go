@@ -16,13 +16,11 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/kscale/kscale/nodegroup"
-	"github.com/kscale/kscale/simulate"
 	"github.com/kscale/kscale/simulate/autoscaler"
 )
 
 // Reasons of the node Events and of failed increases.
 const (
-	reasonScaleDownFailed     = "ScaleDownFailed"
 	reasonIncreaseSizeFailed  = "IncreaseSizeFailed"
 	reasonOutOfCapacityFailed = "OutOfResources"
 	msgMarkedToBeDeleted      = "marked the node as toBeDeleted/unschedulable"
@@ -74,8 +72,27 @@ func (ca *ClusterAutoscaler) carryOut(ctx context.Context, now time.Time, v *vie
 		}
 		res.Increases = append(res.Increases, out)
 	}
+	// The deletion budgets, as upstream's actuator crops them: removals in
+	// progress count against MaxScaleDownParallelism, drains in progress
+	// against MaxDrainParallelism. A removal over budget is not started
+	// (the node stays unneeded and is chosen again).
+	loop := ca.loop.Config()
+	ca.dmu.Lock()
+	inFlight := len(ca.draining)
+	ca.dmu.Unlock()
+	total, drains := inFlight, inFlight
 	for _, d := range act.Deletes {
-		res.Deletes = append(res.Deletes, ca.remove(ctx, now, v, d))
+		if total >= loop.MaxScaleDownParallelism || (!d.Empty && drains >= loop.MaxDrainParallelism) {
+			res.Deletes = append(res.Deletes, Outcome{Err: fmt.Sprintf("not started: %d removal(s) in progress (max-scale-down-parallelism %d, max-drain-parallelism %d)",
+				inFlight, loop.MaxScaleDownParallelism, loop.MaxDrainParallelism)})
+			continue
+		}
+		o := ca.remove(ctx, now, v, d)
+		if o.Started {
+			drains++
+			total++
+		}
+		res.Deletes = append(res.Deletes, o)
 	}
 	res.Finished = append(res.Finished, ca.takeFinished()...)
 	res.Draining = ca.drainingNodes()
@@ -99,6 +116,13 @@ func (ca *ClusterAutoscaler) remove(ctx context.Context, now time.Time, v *view,
 	ca.log.Info("Scale-down: removing node", "node", d.Node, "group", d.Group, "empty", d.Empty, "message", d.Message)
 	j := &drainJob{del: d, ng: ng, start: now}
 	if d.Empty {
+		// A pod bound between the observation and the taint (or an
+		// unanswered list) makes it a drain.
+		if pods, err := ca.podsToEvict(ctx, d.Node); err != nil || len(pods) > 0 {
+			j.del.Empty = false
+		}
+	}
+	if j.del.Empty {
 		// Empty: no drain; the scan holds the lock DeleteNodes needs.
 		err := ng.DeleteNodes(ctx, []string{d.ProviderID})
 		if err != nil {
@@ -138,7 +162,18 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 		ca.undo(ctx, node, err)
 		ca.finish(j, 0, err)
 	}
-	pods := ca.podsToEvict(name)
+	pods, err := ca.podsToEvict(ctx, name)
+	for err != nil {
+		if ctx.Err() != nil || !clk.Now().Before(deadline) {
+			fail(err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-clk.After(ca.cfg.EvictionRetryTime):
+		}
+		pods, err = ca.podsToEvict(ctx, name)
+	}
 	gone := map[types.UID]*corev1.Pod{}
 	var maxGrace int64
 	remaining := pods
@@ -187,8 +222,14 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 	for {
 		left := 0
 		for uid, p := range gone {
-			if q, err := ca.pods.Pods(p.Namespace).Get(p.Name); err == nil && q.UID == uid && q.Spec.NodeName == name {
-				left++
+			q, err := ca.cfg.Kube.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				delete(gone, uid)
+			case err != nil || (q.UID == uid && q.Spec.NodeName == name):
+				left++ // still there (or not known): wait
+			default:
+				delete(gone, uid) // replaced by another pod of that name
 			}
 		}
 		if left == 0 {
@@ -210,7 +251,7 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 	// DeleteNodes under the scan lock: a scan sees the node either as
 	// draining (target not yet lowered) or as deleted (target lowered).
 	ca.mu.Lock()
-	err := j.ng.DeleteNodes(ctx, []string{j.del.ProviderID})
+	err = j.ng.DeleteNodes(ctx, []string{j.del.ProviderID})
 	if err != nil {
 		ca.loop.State.DeleteFailed(clk.Now(), j.del)
 	}
@@ -230,22 +271,31 @@ func (ca *ClusterAutoscaler) grace(p *corev1.Pod) int64 {
 	return max(0, min(g, ca.cfg.MaxGracefulTerminationSec))
 }
 
-// podsToEvict are the pods on a node a drain evicts: not DaemonSet pods,
-// mirror pods, finished pods or pods already being deleted.
-func (ca *ClusterAutoscaler) podsToEvict(node string) []*corev1.Pod {
+// evictable reports whether a drain of node evicts p: not a DaemonSet
+// pod, a mirror pod, a finished pod or a pod already being deleted.
+func evictable(p *corev1.Pod, node string) bool {
+	if p.Spec.NodeName != node || terminal(p) || p.DeletionTimestamp != nil {
+		return false
+	}
+	if _, mirror := p.Annotations["kubernetes.io/config.mirror"]; mirror {
+		return false
+	}
+	ref := metav1.GetControllerOf(p)
+	return ref == nil || ref.Kind != "DaemonSet"
+}
+
+// podsToEvict are the pods a drain of node evicts, by name, as the API
+// server lists them now (the cache may lag the scheduler).
+func (ca *ClusterAutoscaler) podsToEvict(ctx context.Context, node string) ([]*corev1.Pod, error) {
+	l, err := ca.cfg.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return nil, fmt.Errorf("list the pods of %s: %w", node, err)
+	}
 	var out []*corev1.Pod
-	for _, o := range ca.podStore.List() {
-		p, ok := o.(*corev1.Pod)
-		if !ok || p.Spec.NodeName != node || terminal(p) || p.DeletionTimestamp != nil {
-			continue
+	for i := range l.Items {
+		if p := &l.Items[i]; evictable(p, node) {
+			out = append(out, p)
 		}
-		if _, mirror := p.Annotations["kubernetes.io/config.mirror"]; mirror {
-			continue
-		}
-		if ref := metav1.GetControllerOf(p); ref != nil && ref.Kind == "DaemonSet" {
-			continue
-		}
-		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *corev1.Pod) int {
 		if a.Namespace != b.Namespace {
@@ -262,11 +312,12 @@ func (ca *ClusterAutoscaler) podsToEvict(node string) []*corev1.Pod {
 		}
 		return 0
 	})
-	return out
+	return out, nil
 }
 
 // undo takes a removal back: the taint goes (and the cordon, when the
-// removal set it), a ScaleDownFailed Event says why.
+// removal set it). The ScaleDownFailed Event is the reporter's, from the
+// removal in ScanResult.Finished.
 func (ca *ClusterAutoscaler) undo(ctx context.Context, node *corev1.Node, cause error) {
 	uctx := ctx
 	if ctx.Err() != nil { // stopping: still clean up, briefly
@@ -277,7 +328,6 @@ func (ca *ClusterAutoscaler) undo(ctx context.Context, node *corev1.Node, cause 
 	if err := ca.unmark(uctx, node.Name); err != nil {
 		ca.log.Error(err, "Removing the ToBeDeleted taint failed", "node", node.Name)
 	}
-	ca.rep.nodeEvent(node, corev1.EventTypeWarning, reasonScaleDownFailed, fmt.Sprintf("failed to remove the node: %v", cause))
 	ca.log.Info("Scale-down failed: node kept", "node", node.Name, "err", cause.Error())
 }
 
@@ -431,5 +481,3 @@ func (ca *ClusterAutoscaler) cleanStaleTaints(ctx context.Context) int {
 	}
 	return n
 }
-
-var _ = simulate.AnnotationSafeToEvict

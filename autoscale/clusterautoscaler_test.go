@@ -41,6 +41,7 @@ type caEnv struct {
 	ca   *autoscale.ClusterAutoscaler
 	ctx  context.Context
 
+	rec       *record.FakeRecorder
 	evictions atomic.Int32
 	refuse    atomic.Bool // answer every eviction with 429
 }
@@ -109,7 +110,8 @@ func newCAEnv(t *testing.T, cfg autoscale.ClusterAutoscalerConfig, groups []fake
 	})
 	cfg.Kube, cfg.Provider = e.kube, e.prov
 	if cfg.Recorder == nil {
-		cfg.Recorder = record.NewFakeRecorder(1000)
+		e.rec = record.NewFakeRecorder(1000)
+		cfg.Recorder = e.rec
 	}
 	ca, err := autoscale.NewClusterAutoscaler(cfg)
 	if err != nil {
@@ -366,6 +368,10 @@ func TestClusterAutoscalerEvictionRefusedUntaintsAndReports(t *testing.T) {
 	}
 	if st := e.ca.State(); st.LastScaleDownFailure.IsZero() {
 		t.Fatal("State.LastScaleDownFailure not set")
+	}
+	evs := drainEvents(e.rec)
+	if !strings.Contains(evs, "Normal ScaleDown marked the node as toBeDeleted/unschedulable") || !strings.Contains(evs, "Warning ScaleDownFailed") {
+		t.Fatalf("events:\n%s", evs)
 	}
 	if _, err := e.kube.CoreV1().Pods("shop").Get(e.ctx, "a", metav1.GetOptions{}); err != nil {
 		t.Fatalf("pod a: %v", err)
@@ -660,5 +666,225 @@ func TestClusterAutoscalerPreProvisionsForASchedule(t *testing.T) {
 	}
 	if st := e.ca.State(); len(st.Holds) != 1 {
 		t.Fatalf("holds = %+v", st.Holds)
+	}
+}
+
+func drainEvents(r *record.FakeRecorder) string {
+	var b strings.Builder
+	for {
+		select {
+		case ev := <-r.Events:
+			b.WriteString(ev + "\n")
+		default:
+			return b.String()
+		}
+	}
+}
+
+func TestClusterAutoscalerDrainsAnEmptyNodeThatGotAPod(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(), EvictionRetryTime: 10 * time.Millisecond},
+		groups, caPod("b", "small-1", 1500))
+	// The scheduler binds a pod to small-0 just before the taint lands.
+	var once sync.Once
+	e.kube.PrependReactor("update", "nodes", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if n := a.(clienttesting.UpdateAction).GetObject().(*corev1.Node); n.Name == "small-0" {
+			once.Do(func() {
+				_ = e.kube.Tracker().Add(caPod("late", "small-0", 100))
+			})
+		}
+		return false, nil, nil
+	})
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Deletes) != 1 || !res.Actions.Deletes[0].Empty || !res.Deletes[0].Started {
+		t.Fatalf("deletes = %+v / %+v: the node with a late pod must be drained", res.Actions.Deletes, res.Deletes)
+	}
+	eventually(t, "DeleteNodes after the drain", func() bool { return len(e.ops("DeleteNodes")) == 1 })
+	if e.evictions.Load() != 1 {
+		t.Fatalf("%d evictions, want the late pod's", e.evictions.Load())
+	}
+}
+
+func TestClusterAutoscalerOutOfCapacityCancelsAndFallsBack(t *testing.T) {
+	groups := []fake.GroupConfig{
+		{ID: "a", Max: 10, Template: template("small", 2000), LaunchDelay: time.Hour},
+		{ID: "b", Max: 10, Template: template("small", 4000), LaunchDelay: time.Hour},
+	}
+	// Least waste picks a (2 CPU for a 1.5-CPU pod); a is out of stock.
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("p1", "", 1500))
+	e.prov.SetOutOfCapacity("a", true)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Increases) != 1 || res.Actions.Increases[0].Group != "a" {
+		t.Fatalf("first increase = %+v", res.Actions.Increases)
+	}
+	res, err = e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Cancels) != 1 || res.Actions.Cancels[0].Group != "a" || res.Actions.Cancels[0].Reason != autoscaler.ReasonOutOfCapacity ||
+		len(res.Cancels) != 1 || res.Cancels[0].Err != "" {
+		t.Fatalf("cancels = %+v / %+v", res.Actions.Cancels, res.Cancels)
+	}
+	if len(res.Actions.Increases) != 1 || res.Actions.Increases[0].Group != "b" {
+		t.Fatalf("fallback increase = %+v", res.Actions.Increases)
+	}
+	if d := e.ops("DecreaseTargetSize"); len(d) != 1 || d[0].Group != "a" {
+		t.Fatalf("DecreaseTargetSize = %+v", d)
+	}
+	if _, ok := res.Backoff.Groups["a"]; !ok {
+		t.Fatalf("a not backed off: %+v", res.Backoff)
+	}
+}
+
+func TestClusterAutoscalerSeesInformerEvents(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Max: 10, Size: 1, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: autoscaler.Config{ScaleDownDisabled: true}}, groups, caPod("a", "small-0", 1500))
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil || len(res.Actions.Increases) != 0 {
+		t.Fatalf("scan = %+v, %v", res.Actions, err)
+	}
+	// A pod the scheduler could not place appears, then a new node joins.
+	if _, err := e.kube.CoreV1().Pods("shop").Create(e.ctx, caPod("p1", "", 1000), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the scale-up for the new pod", func() bool {
+		res, err = e.ca.Scan(e.ctx)
+		return err == nil && len(res.Actions.Increases) == 1
+	})
+	insts := func() []nodegroup.Instance {
+		gs, _ := e.prov.NodeGroups(e.ctx)
+		i, _ := gs[0].Nodes(e.ctx)
+		return i
+	}()
+	if _, err := e.kube.CoreV1().Nodes().Create(e.ctx, caNode("small-new", insts[len(insts)-1].ProviderID, "small", 2000, 0), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new node registered", func() bool {
+		res, err = e.ca.Scan(e.ctx)
+		return err == nil && res.Nodes == 2 && res.Groups[0].Registered == 2 && res.Groups[0].Upcoming == 0
+	})
+	if st := e.ca.State(); len(st.Launches["small"]) != 0 || len(st.Latencies["small"]) != 1 {
+		t.Fatalf("state after registration: %+v", st)
+	}
+}
+
+func TestClusterAutoscalerConcurrentScans(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Max: 100, Size: 2, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("a", "small-0", 300), caPod("b", "small-1", 300), caPod("p1", "", 1900))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				_, err = e.ca.Scan(e.ctx)
+			} else {
+				_, err = e.ca.Recommend(e.ctx)
+				_ = e.ca.State()
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if inc := e.ops("IncreaseSize"); len(inc) != 1 {
+		t.Fatalf("IncreaseSize = %+v, want one (the next scans see the launch)", inc)
+	}
+}
+
+func TestClusterAutoscalerKeepsANodeWithAPodItCannotRead(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 2, Template: template("small", 2000)}}
+	bad := caPod("bad", "small-0", 100)
+	// An anti-affinity term without a topology key: the API server would
+	// refuse it; the simulator cannot place it.
+	bad.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop()}, groups, bad, caPod("b", "small-1", 1500))
+	for range 3 {
+		res, err := e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range res.Actions.Deletes {
+			if d.Node == "small-0" {
+				t.Fatalf("a node whose pod could not be read was removed: %+v", d)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	res, err := e.ca.Recommend(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, u := range res.Actions.Unremovable {
+		kept = kept || u.Node == "small-0"
+	}
+	if !kept {
+		t.Fatalf("small-0 not reported unremovable: %+v", res.Actions.Unremovable)
+	}
+}
+
+func TestClusterAutoscalerDrainsInProgressCountAgainstTheBudget(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Min: 0, Max: 10, Size: 4, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: fastLoop(),
+		MaxPodEvictionTime: 3 * time.Second, EvictionRetryTime: 20 * time.Millisecond},
+		groups, caPod("a", "small-0", 200), caPod("b", "small-1", 200), caPod("c", "small-2", 200), caPod("d", "small-3", 200))
+	e.refuse.Store(true) // the first drain stays in progress
+	var started, deferred int
+	for range 6 {
+		res, err := e.ca.Scan(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Deletes {
+			switch {
+			case o.Started:
+				started++
+			case strings.Contains(o.Err, "not started"):
+				deferred++
+			}
+		}
+		if len(res.Draining) > 1 {
+			t.Fatalf("%d drains in progress, max-drain-parallelism is 1: %v", len(res.Draining), res.Draining)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if started != 1 || deferred == 0 {
+		t.Fatalf("started %d, deferred %d: want one drain and the rest deferred", started, deferred)
+	}
+}
+
+func TestClusterAutoscalerPreProvisionsAStatefulSet(t *testing.T) {
+	sched, err := schedule.New(schedule.Spec{TimeZone: "UTC", Rules: []schedule.RuleSpec{{
+		Name: "noon", Start: "0 12 * * *", End: "0 13 * * *", Bounds: schedule.Floor(4)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := int32(1)
+	db := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
+		Spec: appsv1.StatefulSetSpec{Replicas: &one, Template: corev1.PodTemplateSpec{
+			Spec: corev1.PodSpec{NodeSelector: map[string]string{"pool": "small"}, Containers: []corev1.Container{{Name: "db",
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}}}}}}}}
+	clk := testingclock.NewFakeClock(time.Date(2026, 3, 2, 11, 55, 0, 0, time.UTC))
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Clock: clk, Schedules: []autoscale.ScheduledWorkload{
+		{Namespace: "shop", Name: "db", Kind: "StatefulSet", Schedule: sched}}},
+		[]fake.GroupConfig{{ID: "small", Max: 10, Template: template("small", 2000)}}, db)
+	res, err := e.ca.Recommend(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc := res.Actions.Increases; len(inc) != 1 || inc[0].Workload != "shop/db" || inc[0].Replicas != 4 || inc[0].Delta != 3 {
+		t.Fatalf("increases = %+v, want 3 nodes for the 3 pods the rise adds", inc)
 	}
 }

@@ -1,6 +1,6 @@
 // Package autoscale runs kscale's decisions against a Kubernetes cluster
 // with client-go: a pod autoscaler that can replace kube-controller-manager's
-// HPA controller, and a cron scaler for known peaks. The decisions are the
+// HPA controller, a cron scaler for known peaks, and a cluster autoscaler. The decisions are the
 // pure packages' (podscale, hpa, schedule); this package only reads, writes
 // and reports.
 //
@@ -70,6 +70,79 @@
 // it bounds the HPA's minReplicas/maxReplicas with the rule's and records
 // the HPA's own in AnnotationOriginalBounds, restoring them when no rule is
 // in force. CronTargetFromCronHPA imports cronhpa-controller objects.
+//
+// # ClusterAutoscaler
+//
+// NewClusterAutoscaler(ClusterAutoscalerConfig) builds it; Run(ctx) runs
+// it. It is cluster-autoscaler on client-go around the pure loop
+// simulate/autoscaler: every decision is autoscaler.Step's, the one
+// simulate/cluster calls too, so a simulation replays the controller's
+// decisions. The controller only reads, writes and reports.
+//
+//   - What it reads: pods, nodes, policy/v1 PodDisruptionBudgets,
+//     DaemonSets, PersistentVolumes and Claims (a bound volume's node
+//     affinity pins its pod), and the Deployments/StatefulSets of
+//     Schedules, all through cluster-wide shared informers, converted by
+//     simulate.PodFromV1, NodeFromV1, PDBFromV1 and DaemonSetPodFromV1.
+//     A pod is pending for it only when the scheduler marked it
+//     PodScheduled=False/Unschedulable, as upstream. Node groups come from
+//     the nodegroup.Provider each scan (Refresh, NodeGroups, target sizes,
+//     templates, and the instances of a group whose target differs from
+//     its registered nodes); a node's group is
+//     Provider.NodeGroupForNode(spec.providerID). Upcoming nodes are the
+//     provider's target minus the registered nodes, so a restarted
+//     controller never launches twice. The provider is distrusted: an
+//     error, a negative target, min > max or a group listed twice ends the
+//     scan with no action, naming the group.
+//   - What it decides: autoscaler.Step on that observation — cancels of
+//     launches the cloud could not fulfil or that did not register within
+//     MaxNodeProvisionTime, scale-ups by simulate.ScaleUp and the
+//     expander, pre-provisioning ahead of the Schedules' next rises (the
+//     workload's replicas and pod template, the bounds at the schedule's
+//     next transition composed with today's replicas), scale-downs after
+//     the unneeded time and delays. The observation is rebuilt only when
+//     an informer event, a volume, a drain or the groups changed; its
+//     Version/PodsVersion let Step reuse its tallies otherwise.
+//   - What it writes, in the loop's order: DecreaseTargetSize for
+//     cancels; IncreaseSize (a failure backs the group off,
+//     State.IncreaseFailed); for a removal, the ToBeDeletedByClusterAutoscaler
+//     taint (NoSchedule, the Unix time) and the cordon in one update
+//     retried on conflict (a cordon it set carries AnnotationCordoned),
+//     the ScaleDown Event, then DeleteNodes at once for an empty node, or
+//     a background drain: every pod but DaemonSet, mirror and finished
+//     ones evicted through the policy/v1 Eviction API with its grace
+//     period capped at MaxGracefulTerminationSec, refusals (429: a PDB)
+//     retried every EvictionRetryTime until MaxPodEvictionTime, then a
+//     wait for the evicted pods to go (their grace period plus 30 s), then
+//     DeleteNodes. A node whose pods could not be evicted, or did not go,
+//     is never deleted: its taint (and the cordon it set) is removed, a
+//     ScaleDownFailed Event says why, and State.DeleteFailed starts the
+//     delay after a failure. As upstream's actuator, removals in progress
+//     count against MaxScaleDownParallelism and drains in progress against
+//     MaxDrainParallelism: a removal over budget is not started (the node
+//     stays unneeded and is chosen again). Nodes being drained, or tainted for deletion,
+//     are going away: left out of the observation (their group's target
+//     seen without the draining ones), never candidates again. At start
+//     Run removes the taints and cordons a previous run left.
+//   - What it reports: every scan's ScanResult (groups, counts,
+//     unschedulable pods, the actions and their outcomes, the removals
+//     that finished since the last scan, backoffs, the error that ended
+//     it) goes to the status ConfigMap, Events and metrics, failed scans
+//     included. Recommend returns what a scan would do now, writing
+//     nothing and leaving the State as it was; with DryRun every Scan is
+//     one.
+//
+// Where it departs from cluster-autoscaler: the cordon (upstream's
+// --cordon-node-before-terminating, default off) is always set, and undone
+// only where it set it; the State lives in memory (a restart recomputes
+// the upcoming nodes from the provider and starts the timers again);
+// there is no delay after the taint (--node-delete-delay-after-taint):
+// instead the API server is asked for the node's pods right after it, and
+// an "empty" node that got one is drained; no soft DeletionCandidate
+// taint; a drain does not re-check the drain rules the loop checked when
+// it chose the node (the Eviction API still enforces PDBs); Trace is
+// called only for scans whose State is kept. Drains started by Scan run
+// under the context given to it.
 //
 // # Common
 //
