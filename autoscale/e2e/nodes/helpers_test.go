@@ -8,6 +8,19 @@ package nodes_test
 // (e.startCA) with the short loop settings. Everything is undone when the test
 // ends, in this order: the autoscaler stops, the namespace is deleted and its
 // pods are gone, the bridge deletes its Nodes and they are gone.
+//
+//	cl := newASGCloud(t, asgGroup{Name: "web", Max: 6})           // or newESSCloud(t, ess.ScalingRules, essGroup{...})
+//	e := newEnv(t, cl)                                             // e.C, e.Kube, e.NS, e.Bridge (Hold, Nodes, Sync, WaitNodes)
+//	ca := e.startCA(func(c *autoscale.ClusterAutoscalerConfig) {}) // ca.CA, ca.Trace (Steps, Increases, Deletes), ca.Stop
+//	e.createDeployment("web", 5, "800m", "512Mi", nil)
+//	e.waitRunning("app=web", 5, 90*time.Second)
+//	e.waitNodes(3, 30*time.Second)
+//
+// The emulators are cl.ASG / cl.ESS (faults, stock-outs, Group, Instances), the
+// providers cl.ASGProvider / cl.ESSProvider; cl.desired, cl.instances and
+// cl.running read a group in the emulator; e.watchEvictions records pods
+// evicted through the Eviction API; podsPerNode, pendingPods and
+// simulateScaleUp compute predictions.
 
 import (
 	"bytes"
