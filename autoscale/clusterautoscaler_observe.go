@@ -63,6 +63,7 @@ type view struct {
 	registered    map[string]int
 	readyIn       map[string]int
 	unschedulable []PodRef
+	starting      int // nodes still starting, left out (see buildNodes)
 }
 
 // observe builds ca.obs at now: the groups from the provider (every
@@ -126,8 +127,8 @@ func (ca *ClusterAutoscaler) observe(ctx context.Context, now time.Time) (*view,
 	key := obsKey{version: ca.version.Load(), vol: ca.volVersion.Load(), drains: dgen, groups: gkey.String()}
 	podsKey := ca.podsVersion.Load()
 	switch {
-	case !ca.built || key != ca.key:
-		if err := ca.buildNodes(ctx, draining); err != nil {
+	case !ca.built || key != ca.key || ca.base.starting > 0:
+		if err := ca.buildNodes(ctx, now, draining); err != nil {
 			ca.built = false
 			return nil, err
 		}
@@ -180,7 +181,15 @@ func (ca *ClusterAutoscaler) observe(ctx context.Context, now time.Time) (*view,
 // buildNodes rebuilds obs.Nodes, oldest first, and the node counts. Nodes
 // going away are left out: those being drained, and those carrying
 // ToBeDeletedByClusterAutoscaler (deleted, not deregistered yet).
-func (ca *ClusterAutoscaler) buildNodes(ctx context.Context, draining map[string]bool) error {
+//
+// A node of a group that is not ready and was created less than
+// maxNodeStartupTime ago is still starting (cluster-autoscaler's
+// NotStarted): it is left out too and stays one of its group's upcoming
+// nodes, as clusterstate's GetUpcomingNodes counts it, so its pending pods
+// are placed on the template node it will become rather than raising the
+// group again while the node-lifecycle controller has not yet lifted its
+// not-ready taint. [H3 fix, see the e2e test ess-rules]
+func (ca *ClusterAutoscaler) buildNodes(ctx context.Context, now time.Time, draining map[string]bool) error {
 	list, err := ca.nodes.List(everything)
 	if err != nil {
 		return fmt.Errorf("autoscale: list nodes: %w", err)
@@ -216,6 +225,10 @@ func (ca *ClusterAutoscaler) buildNodes(ctx context.Context, draining map[string
 		if draining[n.Name] || hasToBeDeleted(n) {
 			continue
 		}
+		if group != "" && !ready && now.Sub(n.CreationTimestamp.Time) < maxNodeStartupTime {
+			b.starting++
+			continue
+		}
 		if group != "" {
 			b.registered[group]++
 			if ready {
@@ -232,7 +245,20 @@ func (ca *ClusterAutoscaler) buildNodes(ctx context.Context, draining map[string
 	return nil
 }
 
+// maxNodeStartupTime is how long after its creation a node that is not
+// ready counts as starting (cluster-autoscaler's MaxNodeStartupTime).
+const maxNodeStartupTime = 15 * time.Minute
+
+// nodeReady reports readiness as cluster-autoscaler reads it: the Ready
+// condition True and none of the not-ready, disk-pressure and
+// network-unavailable taints.
 func nodeReady(n *corev1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		switch t.Key {
+		case corev1.TaintNodeNotReady, corev1.TaintNodeDiskPressure, corev1.TaintNodeNetworkUnavailable:
+			return false
+		}
+	}
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue
