@@ -506,8 +506,10 @@ type faultCA struct {
 // failed removal), and no expiry of a launch within a test unless
 // maxProvision is set. Scale-down waits 15 s after a scale-up: new nodes
 // register empty and kube-scheduler binds pods it had found unschedulable
-// only after its backoff (up to 10 s), so a shorter delay would remove the
-// nodes the pods are about to use (see the package's report).
+// only after its backoff (up to 10 s). Meanwhile the loop's scale-down sees
+// those nodes empty — it does not place the pending pods that fit them
+// first, as cluster-autoscaler's filter-out-schedulable does in the
+// snapshot its scale-down then simulates — and would remove them.
 func faultLoop(maxProvision time.Duration) autoscaler.Config {
 	return autoscaler.Config{ScanInterval: time.Second, ScaleDownUnneededTime: 3 * time.Second,
 		ScaleDownDelayAfterAdd: 15 * time.Second, ScaleDownDelayAfterDelete: time.Millisecond,

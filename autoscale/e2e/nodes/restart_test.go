@@ -54,7 +54,8 @@ func TestRestartMidScaleUpDoesNotLaunchTwice(t *testing.T) {
 	// The second controller's State is empty, so no delay after a
 	// scale-up holds its scale-down: leave scale-down at
 	// cluster-autoscaler's 10 min unneeded time, or the new nodes would be
-	// removed while kube-scheduler's backoff keeps the pods off them.
+	// removed as empty while kube-scheduler's backoff keeps the pending pods
+	// off them (see faultLoop).
 	loop := faultLoop(0)
 	loop.ScaleDownUnneededTime = 0
 	second := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: loop})
