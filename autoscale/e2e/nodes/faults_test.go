@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kscale/kscale/autoscale"
 	"github.com/kscale/kscale/cloud/asg"
@@ -493,6 +494,40 @@ func (r *faultTrace) dump(t testing.TB) {
 	}
 }
 
+// waitStatusBackoff waits until the controller's status ConfigMap
+// (kube-system/cluster-autoscaler-status, cluster-autoscaler's shape)
+// shows group's scale-up in Backoff with this error code.
+func (fc *faultCloud) waitStatusBackoff(t *testing.T, group, code string) {
+	t.Helper()
+	faultWait(t, 15*time.Second, "the status ConfigMap showing "+group+" backed off", func() (bool, string) {
+		cm, err := fc.kube.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(t.Context(), autoscale.DefaultStatusConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var st struct {
+			NodeGroups []struct {
+				Name    string `json:"name"`
+				ScaleUp struct {
+					Status      string `json:"status"`
+					BackoffInfo struct {
+						ErrorCode string `json:"errorCode"`
+					} `json:"backoffInfo"`
+				} `json:"scaleUp"`
+			} `json:"nodeGroups"`
+		}
+		if err := yaml.Unmarshal([]byte(cm.Data["status"]), &st); err != nil {
+			return false, err.Error()
+		}
+		for _, g := range st.NodeGroups {
+			if g.Name == group {
+				return g.ScaleUp.Status == "Backoff" && g.ScaleUp.BackoffInfo.ErrorCode == code,
+					fmt.Sprintf("scaleUp %+v", g.ScaleUp)
+			}
+		}
+		return false, "no group " + group + " in " + cm.Data["status"]
+	})
+}
+
 // faultCA is a running ClusterAutoscaler with its recorded trace.
 type faultCA struct {
 	ca    *autoscale.ClusterAutoscaler
@@ -741,9 +776,9 @@ func TestFaultsESSThrottlingAndLostResponses(t *testing.T) {
 
 // A stock-out of the first-choice group's instance type: its launch fails
 // (InsufficientInstanceCapacity), the controller cancels it and backs the
-// group off (in its State, reason OutOfCapacity), and the other group
-// launches the nodes instead; every pod runs on the other group's nodes.
-// The run is replayed through a fresh loop.
+// group off (in its State and its status ConfigMap, reason OutOfCapacity),
+// and the other group launches the nodes instead; every pod runs on the
+// other group's nodes. The run is replayed through a fresh loop.
 func TestFaultsStockOutFallsBack(t *testing.T) {
 	const milli = 900
 	fc := newFaultCloud(t, "flt-so-", 2*time.Second,
@@ -767,6 +802,7 @@ func TestFaultsStockOutFallsBack(t *testing.T) {
 	if e, ok := st.Backoff.Groups["first"]; !ok || !e.Until.After(time.Now()) || e.Reason != autoscaler.ReasonOutOfCapacity {
 		t.Errorf("backoff of first %+v (present %v), want active with reason %s", e, ok, autoscaler.ReasonOutOfCapacity)
 	}
+	fc.waitStatusBackoff(t, "first", autoscaler.ReasonOutOfCapacity)
 	if inc := run.trace.changes("first", false); len(inc) != 1 || inc[0].Delta != want {
 		t.Errorf("increases of first %+v, want one of %d", inc, want)
 	}
@@ -813,8 +849,11 @@ func TestFaultsStockOutFallsBack(t *testing.T) {
 // Launches that never register: the first-choice group's instances launch
 // in the cloud but their Nodes never join (the bridge holds them). After
 // MaxNodeProvisionTime the controller cancels them, backs the group off
-// (reason MaxNodeProvisionTime) and falls back to the other group, where
-// every pod runs; the held group's capacity is given back.
+// (reason MaxNodeProvisionTime in its State, "timeout" in its status
+// ConfigMap, as cluster-autoscaler) and falls back to the other group,
+// where every pod runs; the held group's instances are deleted (the
+// providers refuse DecreaseTargetSize below launched instances) and its
+// capacity given back.
 func TestFaultsLaunchesNeverRegister(t *testing.T) {
 	const milli = 900
 	const maxProvision = 12 * time.Second
@@ -847,6 +886,7 @@ func TestFaultsLaunchesNeverRegister(t *testing.T) {
 	if e, ok := st.Backoff.Groups["held"]; !ok || !e.Until.After(time.Now()) || e.Reason != autoscaler.ReasonMaxNodeProvisionTime {
 		t.Errorf("backoff of held %+v (present %v), want active with reason %s", e, ok, autoscaler.ReasonMaxNodeProvisionTime)
 	}
+	fc.waitStatusBackoff(t, "held", "timeout") // cluster-autoscaler's error code for it
 	c := run.trace.changes("held", true)
 	if len(c) == 0 || c[0].Delta != want || c[0].Reason != autoscaler.ReasonMaxNodeProvisionTime {
 		t.Errorf("cancels of held %+v, want first one of %d for %s", c, want, autoscaler.ReasonMaxNodeProvisionTime)
