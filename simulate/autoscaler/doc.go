@@ -45,7 +45,11 @@
 //     MaxEmptyBulkDelete empty and MaxDrainParallelism non-empty nodes,
 //     MaxScaleDownParallelism in all. Deletions wait out the delays after
 //     a scale-up, a deletion and a failed deletion; the timers run on
-//     meanwhile, as upstream's do.
+//     meanwhile, as upstream's do. Pending pods that fit a registered node
+//     count on that node (its utilization, its emptiness, the pods a
+//     removal must move), as upstream keeps them in its snapshot before it
+//     looks for unneeded nodes: a new node is not removed while the pods
+//     it was launched for wait for the scheduler.
 //
 // # Where it departs from upstream
 //

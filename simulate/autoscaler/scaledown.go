@@ -15,6 +15,7 @@ import (
 // unless a delay runs.
 func (s *step) scaleDown() error {
 	obs := s.obs
+	s.countPlaced()
 	used, busy := s.used, s.busy
 	// Held nodes: the newest of each held group.
 	held := map[string]bool{}
@@ -157,6 +158,11 @@ func (s *step) removalKey(sel []bool) uint64 {
 		}
 	}
 	h.Write([]byte{0xff})
+	for _, p := range s.placed {
+		binary.LittleEndian.PutUint64(b[:], uint64(p.pod)<<32|uint64(uint32(p.node)))
+		h.Write(b[:])
+	}
+	h.Write([]byte{0xfe})
 	for _, v := range []any{s.groups, s.obs.DaemonSets, s.obs.PDBs, s.cfg.ScaleDown} {
 		j, err := json.Marshal(v)
 		if err != nil {
@@ -202,6 +208,20 @@ func (s *step) downCluster(sel []bool) (*simulate.Cluster, []int) {
 				c.Nodes[i].ScaleDownDisabled = true
 			}
 		}
+		if len(s.placed) > 0 {
+			if orig == nil { // the observation's slice: copy before adding
+				c.Pods = slices.Clone(c.Pods)
+				orig = make([]int, len(c.Pods))
+				for i := range orig {
+					orig[i] = i
+				}
+			}
+			for _, p := range s.placed {
+				c.Pods = append(c.Pods, s.obs.Pods[p.pod])
+				c.Pods[len(c.Pods)-1].NodeName = s.obs.Nodes[p.node].Name
+				orig = append(orig, p.pod)
+			}
+		}
 		return c, orig
 	}
 	// The snapshot is built in the loop's scratch buffers, which
@@ -244,6 +264,13 @@ func (s *step) downCluster(sel []bool) (*simulate.Cluster, []int) {
 			}
 		}
 	}
+	for _, p := range s.placed { // the pending pods placed on candidates
+		if sel[p.node] {
+			c.Pods = append(c.Pods, s.obs.Pods[p.pod])
+			c.Pods[len(c.Pods)-1].NodeName = s.obs.Nodes[p.node].Name
+			orig = append(orig, p.pod)
+		}
+	}
 	for i := range s.obs.Nodes { // then one placeholder per other node with pods
 		if !sel[i] && s.podsOn[i] > 0 {
 			n := &s.obs.Nodes[i]
@@ -265,4 +292,24 @@ type scratch struct {
 func (b *scratch) release() {
 	clear(b.nodes[:cap(b.nodes)])
 	clear(b.pods[:cap(b.pods)])
+}
+
+// countPlaced adds the placed pending pods to their nodes' requests and
+// pod counts, on copies: the memo's tallies stay those of the bound pods.
+func (s *step) countPlaced() {
+	if len(s.placed) == 0 {
+		return
+	}
+	s.used, s.podsOn, s.busy = slices.Clone(s.used), slices.Clone(s.podsOn), slices.Clone(s.busy)
+	for _, p := range s.placed {
+		pod := &s.obs.Pods[p.pod]
+		u := &s.used[p.node]
+		u.MilliCPU += pod.Requests.MilliCPU
+		u.Memory += pod.Requests.Memory
+		u.EphemeralStorage += pod.Requests.EphemeralStorage
+		s.podsOn[p.node]++
+		if !pod.DaemonSet() && !pod.Mirror {
+			s.busy[p.node]++
+		}
+	}
 }

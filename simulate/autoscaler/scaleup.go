@@ -28,6 +28,7 @@ func (s *step) scaleUp() (bool, error) {
 		return false, fmt.Errorf("autoscaler: scale-up: %w", err)
 	}
 	s.act.ScaleUp = r.Reason
+	s.notePlaced(c, r.Existing)
 	for _, u := range r.Unschedulable {
 		p := &c.Pods[u.Pod]
 		s.act.Pending = append(s.act.Pending, PodExplanation{Pod: p.Key(), Reason: ReasonNotTriggerScaleUp, Reasons: u.Reasons})
@@ -102,4 +103,37 @@ func (s *step) preProvision() (bool, error) {
 		}
 	}
 	return grew, nil
+}
+
+// notePlaced keeps the placements on registered nodes of the pending pods
+// that need no new node. c is the scale-up's snapshot: its pods are the
+// observation's, or (upCluster's short form) only its pending ones, in
+// order.
+func (s *step) notePlaced(c *simulate.Cluster, existing []simulate.Placement) {
+	if len(existing) == 0 {
+		return
+	}
+	var pendingIdx []int // snapshot pod → observation pod, short form only
+	if len(c.Pods) != len(s.obs.Pods) {
+		pendingIdx = make([]int, 0, len(c.Pods))
+		for i := range s.obs.Pods {
+			if s.obs.Pods[i].NodeName == "" {
+				pendingIdx = append(pendingIdx, i)
+			}
+		}
+	}
+	for _, e := range existing {
+		j, ok := s.nodeIdx[e.Node]
+		if !ok || e.Pod < 0 || e.Pod >= len(c.Pods) {
+			continue // an upcoming node: not a scale-down candidate
+		}
+		i := e.Pod
+		if pendingIdx != nil {
+			if i >= len(pendingIdx) {
+				continue
+			}
+			i = pendingIdx[i]
+		}
+		s.placed = append(s.placed, placement{pod: i, node: j})
+	}
 }

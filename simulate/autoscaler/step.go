@@ -57,7 +57,16 @@ type step struct {
 	memo     *memo
 	buf      *scratch
 	interPod bool // some pod has inter-pod terms, host ports or extended requests
+	// placed are the pending pods scale-up found room for on registered
+	// nodes: scale-down counts them on those nodes, as cluster-autoscaler
+	// keeps them in its snapshot (filter_out_schedulable) before it looks
+	// for unneeded nodes.
+	placed []placement
 }
+
+// placement is a pending pod (index into the observation's pods) that
+// fits a registered node (index into its nodes).
+type placement struct{ pod, node int }
 
 // Step is one scan: it reads the observed cluster at now and returns what
 // to do. In order, as cluster-autoscaler's loop does: launches that
