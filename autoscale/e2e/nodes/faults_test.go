@@ -539,12 +539,13 @@ type faultCA struct {
 // faultLoop is the loop configuration of these tests: one scan a second,
 // scale-down quick enough to see within a test (3 s unneeded, 2 s after a
 // failed removal), and no expiry of a launch within a test unless
-// maxProvision is set. Scale-down waits 15 s after a scale-up: new nodes
-// register empty and kube-scheduler binds pods it had found unschedulable
-// only after its backoff (up to 10 s). Meanwhile the loop's scale-down sees
-// those nodes empty — it does not place the pending pods that fit them
-// first, as cluster-autoscaler's filter-out-schedulable does in the
-// snapshot its scale-down then simulates — and would remove them.
+// maxProvision is set. Scale-down waits 15 s after a scale-up (a short
+// scale-down-delay-after-add). New nodes register empty and kube-scheduler
+// binds the pods it had found unschedulable only after its backoff (up to
+// 10 s); the loop counts those pending pods on the nodes they fit, as
+// cluster-autoscaler's filter-out-schedulable does, so the nodes are not
+// removed meanwhile (TestRestartMidScaleUpDoesNotLaunchTwice runs with no
+// delay in force).
 func faultLoop(maxProvision time.Duration) autoscaler.Config {
 	return autoscaler.Config{ScanInterval: time.Second, ScaleDownUnneededTime: 3 * time.Second,
 		ScaleDownDelayAfterAdd: 15 * time.Second, ScaleDownDelayAfterDelete: time.Millisecond,

@@ -52,13 +52,10 @@ func TestRestartMidScaleUpDoesNotLaunchTwice(t *testing.T) {
 	}
 
 	// The second controller's State is empty, so no delay after a
-	// scale-up holds its scale-down: leave scale-down at
-	// cluster-autoscaler's 10 min unneeded time, or the new nodes would be
-	// removed as empty while kube-scheduler's backoff keeps the pending pods
-	// off them (see faultLoop).
-	loop := faultLoop(0)
-	loop.ScaleDownUnneededTime = 0
-	second := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: loop})
+	// scale-up holds its scale-down (3 s unneeded time): the new nodes
+	// register empty while kube-scheduler's backoff keeps the pending pods
+	// off them, and must be kept because those pods fit them.
+	second := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: faultLoop(0)})
 	faultWait(t, 30*time.Second, "three scans of the second controller", func() (bool, string) {
 		return len(second.trace.Steps()) >= 3, ""
 	})
