@@ -888,3 +888,85 @@ func TestClusterAutoscalerPreProvisionsAStatefulSet(t *testing.T) {
 		t.Fatalf("increases = %+v, want 3 nodes for the 3 pods the rise adds", inc)
 	}
 }
+
+// A node that registered but is not ready yet (here: still carrying the
+// not-ready taint the node-lifecycle controller lifts) and is younger than
+// cluster-autoscaler's 15 min MaxNodeStartupTime is starting: it stays one
+// of its group's upcoming nodes, so the pod waiting for it raises nothing.
+// The same node 20 minutes old counts as registered and unready: the pod
+// does not fit it and the group is raised.
+func TestClusterAutoscalerStartingNodeStaysUpcoming(t *testing.T) {
+	for _, tc := range []struct {
+		age      time.Duration
+		increase bool
+	}{{time.Minute, false}, {20 * time.Minute, true}} {
+		t.Run(tc.age.String(), func(t *testing.T) {
+			groups := []fake.GroupConfig{{ID: "small", Max: 10, Template: template("small", 2000)}}
+			e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{}, groups, caPod("p1", "", 1000))
+			g, _ := e.prov.NodeGroups(e.ctx)
+			if err := g[0].IncreaseSize(e.ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			insts, _ := g[0].Nodes(e.ctx)
+			n := caNode("small-new", insts[0].ProviderID, "small", 2000, tc.age)
+			n.Spec.Taints = []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}}
+			n.Status.Conditions[0].Status = corev1.ConditionFalse
+			if _, err := e.kube.CoreV1().Nodes().Create(e.ctx, n, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the node in the informer", func() bool {
+				r, err := e.ca.Recommend(e.ctx)
+				return err == nil && r.Nodes == 1
+			})
+			res, err := e.ca.Scan(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inc := len(e.ops("IncreaseSize")) - 1 // the test's own
+			if got := inc > 0; got != tc.increase {
+				t.Fatalf("node %s old: %d IncreaseSize calls by the controller, want increase=%v (groups %+v, scale-up %q)",
+					tc.age, inc, tc.increase, res.Groups, res.Actions.ScaleUp)
+			}
+			if !tc.increase && (res.Groups[0].Upcoming != 1 || res.Groups[0].Registered != 0) {
+				t.Fatalf("starting node: groups %+v, want it upcoming, not registered", res.Groups)
+			}
+		})
+	}
+}
+
+// A launch the cloud fulfilled whose node never registers cannot be
+// cancelled by DecreaseTargetSize (the instance runs): after
+// max-node-provision-time the controller deletes the instance by its
+// provider ID, as cluster-autoscaler deletes unregistered nodes, and backs
+// the group off.
+func TestClusterAutoscalerDeletesInstancesThatNeverRegistered(t *testing.T) {
+	groups := []fake.GroupConfig{{ID: "small", Max: 10, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: autoscaler.Config{MaxNodeProvisionTime: 50 * time.Millisecond}},
+		groups, caPod("p1", "", 1000))
+	if _, err := e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := e.prov.NodeGroups(e.ctx)
+	insts, _ := g[0].Nodes(e.ctx)
+	if len(insts) != 1 || insts[0].State != nodegroup.InstanceRunning {
+		t.Fatalf("instances after the scale-up: %+v", insts)
+	}
+	time.Sleep(100 * time.Millisecond)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions.Cancels) != 1 || res.Actions.Cancels[0].Reason != autoscaler.ReasonMaxNodeProvisionTime || res.Cancels[0].Err != "" {
+		t.Fatalf("cancels %+v / %+v", res.Actions.Cancels, res.Cancels)
+	}
+	del := e.ops("DeleteNodes")
+	if len(del) != 1 || len(del[0].IDs) != 1 || del[0].IDs[0] != insts[0].ProviderID {
+		t.Fatalf("DeleteNodes calls %+v, want the unregistered %s", del, insts[0].ProviderID)
+	}
+	if target, _ := g[0].TargetSize(e.ctx); target != 0 {
+		t.Fatalf("target %d after the cancel, want 0", target)
+	}
+	if _, ok := res.Backoff.Groups["small"]; !ok {
+		t.Fatalf("group not backed off: %+v", res.Backoff)
+	}
+}
