@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/kscale/kscale/nodegroup"
 	"github.com/kscale/kscale/simulate"
 )
 
@@ -285,6 +286,10 @@ func (s *step) downCluster(sel []bool) (*simulate.Cluster, []int) {
 type scratch struct {
 	nodes []simulate.Node
 	pods  []simulate.Pod
+	// The per-node tallies with the placed pending pods (countPlaced).
+	used   []nodegroup.Resources
+	podsOn []int
+	busy   []int
 }
 
 // release empties the buffers, so the loop keeps no reference into an
@@ -300,7 +305,11 @@ func (s *step) countPlaced() {
 	if len(s.placed) == 0 {
 		return
 	}
-	s.used, s.podsOn, s.busy = slices.Clone(s.used), slices.Clone(s.podsOn), slices.Clone(s.busy)
+	b := s.buf // reused from step to step: a copy per scan would be garbage
+	b.used = append(b.used[:0], s.used...)
+	b.podsOn = append(b.podsOn[:0], s.podsOn...)
+	b.busy = append(b.busy[:0], s.busy...)
+	s.used, s.podsOn, s.busy = b.used, b.podsOn, b.busy
 	for _, p := range s.placed {
 		pod := &s.obs.Pods[p.pod]
 		u := &s.used[p.node]
