@@ -970,3 +970,27 @@ func TestClusterAutoscalerDeletesInstancesThatNeverRegistered(t *testing.T) {
 		t.Fatalf("group not backed off: %+v", res.Backoff)
 	}
 }
+
+// In Karpenter's mode one scan raises every group the pending pods need:
+// pods for pool small and pool big are both given nodes at once.
+func TestClusterAutoscalerProvisionModeRaisesEveryGroupAtOnce(t *testing.T) {
+	groups := []fake.GroupConfig{
+		{ID: "big", Max: 10, Template: template("big", 8000)},
+		{ID: "small", Max: 10, Template: template("small", 2000)},
+	}
+	bigPod := caPod("b1", "", 6000)
+	bigPod.Spec.NodeSelector = map[string]string{"pool": "big"}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Loop: autoscaler.Config{ScaleUpMode: autoscaler.ScaleUpProvision}}, groups,
+		caPod("s1", "", 1500), bigPod)
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, ev := range e.ops("IncreaseSize") {
+		got[ev.Group] += ev.Delta
+	}
+	if len(got) != 2 || got["big"] != 1 || got["small"] != 1 {
+		t.Fatalf("IncreaseSize calls %v (scale-up %q), want big +1 and small +1 in one scan", got, res.Actions.ScaleUp)
+	}
+}

@@ -97,7 +97,9 @@
 //   - What it decides: autoscaler.Step on that observation — cancels of
 //     launches the cloud could not fulfil or that did not register within
 //     MaxNodeProvisionTime, scale-ups by simulate.ScaleUp and the
-//     expander, pre-provisioning ahead of the Schedules' next rises (the
+//     expander (or, with Loop.ScaleUpMode autoscaler.ScaleUpProvision,
+//     Karpenter's simulate.Provision: every pending pod packed at once
+//     across all groups), pre-provisioning ahead of the Schedules' next rises (the
 //     workload's replicas and pod template, the bounds at the schedule's
 //     next transition composed with today's replicas), scale-downs after
 //     the unneeded time and delays. The observation is rebuilt only when

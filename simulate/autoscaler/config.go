@@ -61,6 +61,14 @@ type Config struct {
 	Limits simulate.Limits
 	// Expander picks the group to grow; nil is least-waste (--expander).
 	Expander simulate.Expander
+	// ScaleUpMode chooses how pending pods are given nodes: ScaleUpExpander
+	// (the default, cluster-autoscaler's: simulate.ScaleUp grows the one
+	// group the Expander picks, or its similar groups, per loop) or
+	// ScaleUpProvision (Karpenter's: simulate.Provision packs every
+	// pending pod at once across all groups, then shrinks each new node to
+	// the cheapest group that holds its pods; the Expander and
+	// BalanceSimilar are not used).
+	ScaleUpMode ScaleUpMode
 	// BalanceSimilar is --balance-similar-node-groups.
 	BalanceSimilar bool
 	// PreProvisionLatencyFloor is the least provisioning latency assumed
@@ -68,6 +76,15 @@ type Config struct {
 	// 5 min); measured latencies above it are used instead.
 	PreProvisionLatencyFloor time.Duration
 }
+
+// ScaleUpMode is how a loop gives pending pods nodes (Config.ScaleUpMode).
+type ScaleUpMode string
+
+// Scale-up modes.
+const (
+	ScaleUpExpander  ScaleUpMode = ""
+	ScaleUpProvision ScaleUpMode = "Provision"
+)
 
 // DefaultConfig is cluster-autoscaler's defaults.
 func DefaultConfig() Config {
@@ -153,6 +170,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Limits.MaxNodesPerScaleUp == 0 && c.Limits.MaxNodesTotal == 0 && c.Limits.MaxMilliCPU == 0 && c.Limits.MaxMemory == 0 &&
 		c.Limits.GroupBudget == 0 && c.Limits.TotalBudget == 0 && c.Limits.Clock == nil {
 		c.Limits = d.Limits
+	}
+	if c.ScaleUpMode != ScaleUpExpander && c.ScaleUpMode != ScaleUpProvision {
+		return c, fmt.Errorf("%w: Config.ScaleUpMode %q is not %q or %q", ErrInvalid, c.ScaleUpMode, ScaleUpExpander, ScaleUpProvision)
 	}
 	if c.Expander == nil {
 		c.Expander = d.Expander

@@ -28,7 +28,11 @@
 //     are estimated per group and one option chosen by the expander
 //     (simulate.ScaleUp), within the cluster's node, core and memory
 //     limits. Pods no group can take are explained per group
-//     (NotTriggerScaleUp).
+//     (NotTriggerScaleUp). With Config.ScaleUpMode ScaleUpProvision the
+//     loop answers as Karpenter does instead: simulate.Provision packs
+//     every pending pod at once across all groups (backed-off groups get
+//     no new node), and every group it opens nodes in is raised in the
+//     same loop.
 //   - Pre-provisioning: for each Rise (a schedule that will raise a
 //     workload's replicas at an instant), the added pods are simulated as
 //     pending and each group the scale-up would grow is raised once the

@@ -3,6 +3,7 @@ package autoscaler
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kscale/kscale/simulate"
@@ -23,24 +24,111 @@ func (s *step) scaleUp() (bool, error) {
 		return false, nil
 	}
 	c := s.upCluster()
-	r, err := simulate.ScaleUp(c, s.groups, s.upOptions())
+	g, err := s.grow(c)
 	if err != nil {
 		return false, fmt.Errorf("autoscaler: scale-up: %w", err)
 	}
-	s.act.ScaleUp = r.Reason
-	s.notePlaced(c, r.Existing)
-	for _, u := range r.Unschedulable {
+	s.act.ScaleUp = g.reason
+	s.notePlaced(c, g.existing)
+	for _, u := range g.unschedulable {
 		p := &c.Pods[u.Pod]
 		s.act.Pending = append(s.act.Pending, PodExplanation{Pod: p.Key(), Reason: ReasonNotTriggerScaleUp, Reasons: u.Reasons})
 	}
+	for _, inc := range g.increases {
+		s.increase(inc.Group, inc.Delta, inc.pods, ReasonScaleUp, g.reason)
+	}
+	return len(g.increases) > 0, nil
+}
+
+// growth is what one scale-up simulation decided, whichever the mode.
+type growth struct {
+	increases     []groupIncrease
+	existing      []simulate.Placement
+	unschedulable []simulate.Unschedulable
+	reason        string
+}
+
+// groupIncrease is one group's new nodes and the pending pods they take.
+type groupIncrease struct {
+	simulate.Increase
+	pods int
+}
+
+// grow runs the configured scale-up simulation on c.
+func (s *step) grow(c *simulate.Cluster) (growth, error) {
+	if s.cfg.ScaleUpMode == ScaleUpProvision {
+		return s.provision(c)
+	}
+	r, err := simulate.ScaleUp(c, s.groups, s.upOptions())
+	if err != nil {
+		return growth{}, err
+	}
+	g := growth{existing: r.Existing, unschedulable: r.Unschedulable, reason: r.Reason}
 	pods := 0
 	if r.Chosen != nil {
 		pods = len(r.Chosen.Pods)
 	}
 	for _, inc := range r.Increases {
-		s.increase(inc.Group, inc.Delta, pods, ReasonScaleUp, r.Reason)
+		g.increases = append(g.increases, groupIncrease{Increase: inc, pods: pods})
 	}
-	return len(r.Increases) > 0, nil
+	return g, nil
+}
+
+// provision is Karpenter's answer: every pending pod placed at once across
+// the groups. A backed-off group keeps its upcoming nodes but gets no new
+// one (its maximum is its target for the simulation).
+func (s *step) provision(c *simulate.Cluster) (growth, error) {
+	groups := s.groups
+	for i := range groups {
+		if _, ok := s.st.Backoff.Active(groups[i].ID, s.now); ok {
+			groups = append([]simulate.Group(nil), s.groups...)
+			break
+		}
+	}
+	var off []string
+	for i := range groups {
+		if _, ok := s.st.Backoff.Active(groups[i].ID, s.now); ok {
+			groups[i].Max = max(groups[i].Min, min(groups[i].Max, groups[i].Target))
+			off = append(off, groups[i].ID)
+		}
+	}
+	r, err := simulate.Provision(c, groups, simulate.ProvisionOptions{Limits: s.cfg.Limits})
+	if err != nil {
+		return growth{}, err
+	}
+	g := growth{unschedulable: r.Unschedulable}
+	onNew := map[string]bool{}
+	pods := map[string]int{}
+	for _, n := range r.Nodes {
+		onNew[n.Name] = true
+		pods[n.Group] += n.Pods
+	}
+	for _, p := range r.Placements {
+		if !onNew[p.Node] {
+			g.existing = append(g.existing, p)
+		}
+	}
+	var parts []string
+	total := 0
+	for _, gr := range s.groups { // in the groups' order
+		if n := r.NewNodes[gr.ID]; n > 0 {
+			g.increases = append(g.increases, groupIncrease{Increase: simulate.Increase{Group: gr.ID, Delta: n}, pods: pods[gr.ID]})
+			parts = append(parts, fmt.Sprintf("%s +%d", gr.ID, n))
+			total += pods[gr.ID]
+		}
+	}
+	switch {
+	case len(parts) > 0:
+		g.reason = fmt.Sprintf("provisioned %d pod(s) on new nodes: %s", total, strings.Join(parts, ", "))
+	case len(g.unschedulable) > 0:
+		g.reason = fmt.Sprintf("%d pending pod(s) fit no group", len(g.unschedulable))
+	default:
+		g.reason = fmt.Sprintf("%d pending pod(s) fit existing or upcoming nodes", len(g.existing))
+	}
+	if len(off) > 0 {
+		g.reason += "; backed off: " + strings.Join(off, ", ")
+	}
+	return g, nil
 }
 
 // latency is the provisioning latency assumed for group id: the largest
@@ -80,15 +168,12 @@ func (s *step) preProvision() (bool, error) {
 			p.NodeName = ""
 			c.Pods = append(c.Pods, p)
 		}
-		r, err := simulate.ScaleUp(c, s.groups, s.upOptions())
+		r, err := s.grow(c)
 		if err != nil {
 			return grew, fmt.Errorf("autoscaler: pre-provisioning for %s: %w", rise.Workload, err)
 		}
-		pods := 0
-		if r.Chosen != nil {
-			pods = len(r.Chosen.Pods)
-		}
-		for _, inc := range r.Increases {
+		for _, inc := range r.increases {
+			pods := inc.pods
 			lead := s.latency(inc.Group) + rise.StartUp + s.cfg.ScanInterval
 			if s.now.Before(rise.At.Add(-lead)) {
 				continue

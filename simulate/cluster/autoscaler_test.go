@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,9 +59,11 @@ type caCall struct {
 // fresh autoscaler.Autoscaler with the same Config, and each Step must
 // return the actions the simulator carried out.
 func TestDecisionsReplay(t *testing.T) {
-	for _, name := range []string{"default", "preprovision"} {
+	for _, name := range []string{"default", "preprovision", "default/provision"} {
 		t.Run(name, func(t *testing.T) {
-			sc := shipped(t, name)
+			base, mode, _ := strings.Cut(name, "/")
+			sc := shipped(t, base)
+			sc.ClusterAutoscaler.ScaleUpMode = mode
 			if err := sc.Validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -112,4 +115,50 @@ func TestDecisionsReplay(t *testing.T) {
 func norm(a autoscaler.Actions) string {
 	b, _ := json.Marshal(a)
 	return string(b)
+}
+
+// TestProvisionMode runs the default scenario in Karpenter's mode: every
+// scan that scales up raises the groups for all its pending pods at once,
+// so no scan after it raises again for pods that were already pending, and
+// every pod still finds a node.
+func TestProvisionMode(t *testing.T) {
+	sc := shipped(t, "default")
+	sc.ClusterAutoscaler.ScaleUpMode = "provision"
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := caConfig(sc).ScaleUpMode; got != autoscaler.ScaleUpProvision {
+		t.Fatalf("config mode %q", got)
+	}
+	s, err := newSim(sc, Options{Duration: 12 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := 0
+	s.caTrace = func(now time.Time, obs *autoscaler.Observation, act autoscaler.Actions, err error) {
+		for _, c := range act.Increases {
+			if c.Reason == autoscaler.ReasonScaleUp {
+				ups++
+				if !strings.HasPrefix(c.Message, "provisioned ") {
+					t.Errorf("%s: increase %+v does not come from Provision", now, c)
+				}
+			}
+		}
+	}
+	res, err := s.run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ups == 0 || res.Summary.NodeScaleUps == 0 {
+		t.Fatalf("%d scale-ups in the trace, %d in the summary", ups, res.Summary.NodeScaleUps)
+	}
+	for _, w := range res.Summary.Workloads {
+		if w.Unschedulable != "" || w.PendingAtEnd != 0 {
+			t.Fatalf("workload %s: unschedulable %q, %d pending at the end", w.Name, w.Unschedulable, w.PendingAtEnd)
+		}
+	}
+	sc.ClusterAutoscaler.ScaleUpMode = "karpenter"
+	if err := sc.Validate(); err == nil || !strings.Contains(err.Error(), "clusterAutoscaler.scaleUpMode") {
+		t.Fatalf("an unknown mode: %v", err)
+	}
 }

@@ -29,7 +29,12 @@ func caConfig(sc *Scenario) autoscaler.Config {
 	sd := simulate.DefaultScaleDown()
 	sd.Threshold = ca.UtilizationThreshold
 	par := ca.MaxScaleDownParallelism
+	mode := autoscaler.ScaleUpExpander
+	if ca.ScaleUpMode == "provision" {
+		mode = autoscaler.ScaleUpProvision
+	}
 	return autoscaler.Config{
+		ScaleUpMode:              mode,
 		ScanInterval:             ca.ScanInterval.Duration,
 		ScaleDownUnneededTime:    ca.ScaleDownUnneededTime.Duration,
 		ScaleDownDelayAfterAdd:   ca.ScaleDownDelayAfterAdd.Duration,

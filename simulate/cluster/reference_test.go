@@ -119,6 +119,7 @@ func refs() map[string]ref {
 		"clusterAutoscaler.scaleDownDelayAfterAdd":   {unit: "duration", meaning: "--scale-down-delay-after-add", def: Duration{10 * time.Minute}, limit: whole},
 		"clusterAutoscaler.utilizationThreshold":     {unit: "fraction", meaning: "--scale-down-utilization-threshold (0 means the default)", def: 0.5, limit: "≥ 0, ≤ 1"},
 		"clusterAutoscaler.expander":                 {meaning: "least-waste, most-pods, least-nodes, price or random", def: "least-waste"},
+		"clusterAutoscaler.scaleUpMode":              {meaning: "expander (cluster-autoscaler's: one group per scan, chosen by the expander) or provision (Karpenter's: every pending pod packed at once across all groups)", def: "expander"},
 		"clusterAutoscaler.maxNodeProvisionTime":     {unit: "duration", meaning: "--max-node-provision-time: a launch not ready by then is given up", def: Duration{15 * time.Minute}, limit: whole},
 		"clusterAutoscaler.maxScaleDownParallelism":  {unit: "nodes", meaning: "--max-scale-down-parallelism: nodes removed per scan (0 means the default)", def: 10, limit: fmt.Sprintf("≥ 0, ≤ %d", maxParallel)},
 		"clusterAutoscaler.disabled":                 {unit: "boolean", meaning: "no node autoscaling", def: false},

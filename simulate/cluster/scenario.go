@@ -202,6 +202,10 @@ type CASettings struct {
 	// Expander is least-waste (default), most-pods, least-nodes, price or
 	// random.
 	Expander string `json:"expander,omitempty"`
+	// ScaleUpMode is expander (default: cluster-autoscaler's, one group
+	// per loop chosen by Expander) or provision (Karpenter's: every
+	// pending pod packed at once across all groups).
+	ScaleUpMode string `json:"scaleUpMode,omitempty"`
 	// MaxNodeProvisionTime: a launch not ready by then is given up (15m).
 	MaxNodeProvisionTime Duration `json:"maxNodeProvisionTime,omitzero"`
 	// MaxScaleDownParallelism caps the nodes removed per scan (10).
@@ -484,6 +488,13 @@ func (s *Scenario) ValidateLimits(l Limits) error {
 		bad("clusterAutoscaler.maxScaleDownParallelism", "%d is over %d", ca.MaxScaleDownParallelism, maxParallel)
 	case ca.MaxScaleDownParallelism == 0:
 		ca.MaxScaleDownParallelism = 10
+	}
+	switch ca.ScaleUpMode {
+	case "":
+		ca.ScaleUpMode = "expander"
+	case "expander", "provision":
+	default:
+		bad("clusterAutoscaler.scaleUpMode", "unknown scale-up mode %q (expander or provision)", ca.ScaleUpMode)
 	}
 	switch ca.Expander {
 	case "":
