@@ -33,7 +33,7 @@ func TestFaultsThrottlingAndServerErrors(t *testing.T) {
 	e := newEnv(t, cl)
 	per := cl.perNode(t, "workers", cpu, memory)
 	const pods = 6
-	want := (pods + per - 1) / per
+	want := ceilDiv(pods, per)
 	// Faults are taken in the order injected, and the SDK's retryer makes
 	// five attempts. The controller's first refresh is throttled twice,
 	// then answered 500 until the retryer gives up (a failed scan); the
@@ -77,7 +77,7 @@ func TestFaultsThrottlingAndServerErrors(t *testing.T) {
 	cl.ASG.Inject(asgtest.FaultServerError, "TerminateInstanceInAutoScalingGroup", 5)
 	const left = 2
 	e.scale("web", left)
-	need := (left + per - 1) / per
+	need := ceilDiv(left, per)
 	waitFor(t, 2*time.Minute, "the group down to the nodes the pods need", func() (bool, string) {
 		g, _ := cl.ASG.Group("workers")
 		nodes, err := e.groupNodes(t.Context(), "workers")
@@ -118,7 +118,7 @@ func TestFaultsESSThrottlingAndLostResponses(t *testing.T) {
 	e := newEnv(t, cl)
 	per := cl.perNode(t, "asg-workers", cpu, memory)
 	const pods = 6
-	want := (pods + per - 1) / per
+	want := ceilDiv(pods, per)
 	cl.ESS.Throttle("ess:DescribeScalingGroups", 2)
 	cl.ESS.FailServer("ess:DescribeScalingInstances", 2)
 	cl.ESS.InjectFault(esstest.Fault{Action: "ess:ScaleWithAdjustment", Code: esstest.CodeInternalError, Times: 2, AfterApply: true})
@@ -168,7 +168,7 @@ func TestFaultsStockOutFallsBack(t *testing.T) {
 	loop.Expander = prio
 	per := cl.perNode(t, "second", cpu, memory)
 	const pods = 4
-	want := (pods + per - 1) / per
+	want := ceilDiv(pods, per)
 	e.createDeployment("web", pods, cpu, memory, noGrace)
 	e.waitUnschedulable("app=web", pods)
 	run := e.startCA(withLoop(loop))
@@ -241,7 +241,7 @@ func TestFaultsLaunchesNeverRegister(t *testing.T) {
 	loop.Expander = prio
 	per := cl.perNode(t, "spare", cpu, memory)
 	const pods = 4
-	want := (pods + per - 1) / per
+	want := ceilDiv(pods, per)
 	e.createDeployment("web", pods, cpu, memory, noGrace)
 	e.waitUnschedulable("app=web", pods)
 	start := time.Now()
@@ -292,7 +292,7 @@ func TestFaultsInstanceTerminatedBehindTheBack(t *testing.T) {
 	e := newEnv(t, cl)
 	per := cl.perNode(t, "workers", cpu, memory)
 	const pods = 4
-	want := (pods + per - 1) / per
+	want := ceilDiv(pods, per)
 	if want < 2 {
 		t.Fatalf("the test needs two nodes or more, %d pods need %d", pods, want)
 	}

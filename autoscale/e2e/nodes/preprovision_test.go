@@ -72,7 +72,7 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 	cl := newASGCloud(t, faultOpts(launchDelay), asgGroup{Name: "pool", InstanceType: "m5.2xlarge", Max: 10, Desired: 1})
 	e := newEnv(t, cl)
 	per := cl.perNode(t, "pool", cpu, memory)
-	want := (to + per - 1) / per
+	want := ceilDiv(to, per)
 	if want < 3 {
 		t.Fatalf("%d pods fit %d nodes of the pool; the test needs several", to, want)
 	}

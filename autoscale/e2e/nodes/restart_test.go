@@ -21,7 +21,7 @@ func TestRestartMidScaleUpDoesNotLaunchTwice(t *testing.T) {
 	e := newEnv(t, cl)
 	per := cl.perNode(t, "workers", cpu, memory)
 	const pods = 6
-	want := (pods + per - 1) / per
+	want := ceilDiv(pods, per)
 	e.Bridge.Hold("workers", true)
 	e.createDeployment("web", pods, cpu, memory, noGrace)
 	e.waitUnschedulable("app=web", pods)
