@@ -1,7 +1,7 @@
 package nodes_test
 
 import (
-	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -23,7 +23,7 @@ import (
 // cluster-autoscaler's reasons. An empty node of the same group goes, so
 // scale-down is working meanwhile.
 func TestDrainRulesKeepNodes(t *testing.T) {
-	cl := newASGCloud(t, asgGroup{Name: "keep", Max: 4, Desired: 4})
+	cl := newASGCloud(t, cloudOpts{}, asgGroup{Name: "keep", Max: 4, Desired: 4})
 	e := newEnv(t, cl)
 	ctx := t.Context()
 	e.waitNodes(4, 30*time.Second)
@@ -72,21 +72,21 @@ func TestDrainRulesKeepNodes(t *testing.T) {
 		t.Fatalf("the three pods share nodes: %v", want)
 	}
 	// The disruption controller has counted the budget's healthy pod.
-	if err := poll(ctx, 250*time.Millisecond, 30*time.Second, func(ctx context.Context) (bool, error) {
+	waitFor(t, 30*time.Second, "PodDisruptionBudget status current", func() (bool, string) {
 		pdb, err := e.Kube.PolicyV1().PodDisruptionBudgets(e.NS).Get(ctx, "budget", metav1.GetOptions{})
-		return err == nil && pdb.Status.ObservedGeneration == pdb.Generation && pdb.Status.CurrentHealthy == 1 && pdb.Status.DisruptionsAllowed == 0, nil
-	}); err != nil {
-		t.Fatalf("PodDisruptionBudget status not current: %v", err)
-	}
+		if err != nil {
+			return false, err.Error()
+		}
+		return pdb.Status.ObservedGeneration == pdb.Generation && pdb.Status.CurrentHealthy == 1 && pdb.Status.DisruptionsAllowed == 0,
+			fmt.Sprintf("%+v", pdb.Status)
+	})
 
 	ca := e.startCA(nil)
 	start := time.Now()
 	// The empty node goes…
-	if err := poll(ctx, 500*time.Millisecond, 60*time.Second, func(context.Context) (bool, error) {
-		return len(e.Bridge.Nodes()) == 3, nil
-	}); err != nil {
-		t.Fatalf("the empty node was not removed: nodes %v (deletes %+v)", e.Bridge.Nodes(), ca.Trace.Deletes())
-	}
+	waitFor(t, 60*time.Second, "the empty node removed", func() (bool, string) {
+		return len(e.Bridge.Nodes()) == 3, fmt.Sprintf("nodes %v (deletes %+v)", e.Bridge.Nodes(), ca.Trace.Deletes())
+	})
 	// …the others stay, untainted, for three unneeded periods from the start.
 	kept := make([]string, 0, len(want))
 	for n := range want {

@@ -17,7 +17,7 @@ func TestFallbackAtMax(t *testing.T) {
 		cpu        = "800m"
 		memory     = "512Mi"
 	)
-	cl := newASGCloud(t,
+	cl := newASGCloud(t, cloudOpts{},
 		asgGroup{Name: fast, Max: 2, Desired: 1},
 		asgGroup{Name: slow, Max: 5})
 	e := newEnv(t, cl)

@@ -2,29 +2,37 @@ package nodes_test
 
 // Shared helpers of the node autoscaling end-to-end tests.
 //
-// A test builds a cloud (newASGCloud / newESSCloud), then an env on it
-// (newEnv: checks the cluster is clean, starts the bridge, creates a namespace),
-// creates workloads (e.createDeployment, e.createPod) and starts the autoscaler
-// (e.startCA) with the short loop settings. Everything is undone when the test
-// ends, in this order: the autoscaler stops, the namespace is deleted and its
-// pods are gone, the bridge deletes its Nodes and they are gone.
+// A test builds a cloud (newASGCloud / newESSCloud, with cloudOpts for its
+// timings and isolation), then an env on it (newEnv: checks the cluster is
+// clean, starts the bridge, creates a namespace), creates workloads
+// (e.createDeployment, e.createPod) and starts the autoscaler (e.startCA) with
+// the short loop settings, or others (withLoop(faultLoop(0))). Everything is
+// undone when the test ends, in this order: the autoscaler stops, the
+// namespace is deleted and its pods are gone, the bridge deletes its Nodes and
+// they are gone.
 //
-//	cl := newASGCloud(t, asgGroup{Name: "web", Max: 6})           // or newESSCloud(t, ess.ScalingRules, essGroup{...})
-//	e := newEnv(t, cl)                                             // e.C, e.Kube, e.NS, e.Bridge (Hold, Nodes, Sync, WaitNodes)
-//	ca := e.startCA(func(c *autoscale.ClusterAutoscalerConfig) {}) // ca.CA, ca.Trace (Steps, Increases, Deletes), ca.Stop
+//	cl := newASGCloud(t, cloudOpts{}, asgGroup{Name: "web", Max: 6}) // or newESSCloud(t, cloudOpts{}, ess.ScalingRules, essGroup{...})
+//	e := newEnv(t, cl)                                                // e.C, e.Kube, e.NS, e.Prefix, e.Bridge (Hold, Nodes, Sync, WaitNodes)
+//	ca := e.startCA(func(c *autoscale.ClusterAutoscalerConfig) {})    // ca.CA, ca.Loop, ca.Trace (Steps, Increases, Deletes, changes), ca.Stop
 //	e.createDeployment("web", 5, "800m", "512Mi", nil)
 //	e.waitRunning("app=web", 5, 90*time.Second)
 //	e.waitNodes(3, 30*time.Second)
 //
 // The emulators are cl.ASG / cl.ESS (faults, stock-outs, Group, Instances), the
-// providers cl.ASGProvider / cl.ESSProvider; cl.desired, cl.instances and
-// cl.running read a group in the emulator; e.watchEvictions records pods
-// evicted through the Eviction API; podsPerNode, pendingPods and
-// simulateScaleUp compute predictions.
+// providers cl.ASGProvider / cl.ESSProvider, cl.AutoScaling the raw SDK client
+// for acting behind the autoscaler's back; cl.desired, cl.asgState,
+// cl.instances and cl.maxDesired read a group in the emulator. With
+// cloudOpts.Pool the groups' nodes carry a label unique to the test and the
+// env's pods select it. waitFor polls a condition; e.watchEvictions records
+// pods evicted through the Eviction API; ca.backoffs samples the backoffs;
+// podsPerNode, cl.perNode, pendingPods and simulateScaleUp compute
+// predictions.
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -45,6 +53,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kscale/kscale/autoscale"
 	"github.com/kscale/kscale/cloud/asg"
@@ -84,15 +93,38 @@ func shortLoop() autoscaler.Config {
 
 // ---- clouds ----
 
+// poolLabel ties a test's pods to its own groups' nodes (a node-template
+// label tag) when its cloud is made with cloudOpts.Pool, so nothing else in
+// the shared control plane can take them.
+const poolLabel = "e2e.kscale.dev/pool"
+
+// defaultZone is an Auto Scaling group's zone unless given.
+const defaultZone = "us-test-1a"
+
+// cloudOpts are a cloud's timings and isolation; zero fields take the
+// package's defaults.
+type cloudOpts struct {
+	LaunchDelay time.Duration // launchDelay if zero
+	Refresh     time.Duration // the providers' cache lifetime; refreshInterval if zero
+	// Pool tags every group with poolLabel=<the test's pool>, and the env's
+	// pods then select it.
+	Pool bool
+	// EmulatorClock gives the asg provider the emulator's clock (which the
+	// bridge advances) instead of time.Now.
+	EmulatorClock bool
+}
+
 // cloud is an emulator with its provider and the bridge Source over them.
 type cloud struct {
 	Kind     string // "asg" or "ess"
 	Provider nodegroup.Provider
 	Source   nodebridge.Source
 	Groups   []string // group ids (ASG names, ESS ids), in the order given
+	Pool     string   // poolLabel's value on this test's nodes; "" without cloudOpts.Pool
 
 	ASG         *asgtest.Server
 	ASGProvider *asg.Provider
+	AutoScaling *autoscaling.Client // the raw SDK client, to act behind the controller's back
 	ESS         *esstest.Server
 	ESSProvider *ess.Provider
 }
@@ -103,34 +135,59 @@ type asgGroup struct {
 	InstanceType string // m5.large if empty
 	Min, Max     int
 	Desired      int      // InService from the start
-	Zones        []string // us-test-1a if empty
+	Zones        []string // defaultZone if empty
 	Tags         map[string]string
+}
+
+// poolOf is a test's pool name (the env's node prefix without its dash).
+func poolOf(t *testing.T, o cloudOpts) string {
+	if !o.Pool {
+		return ""
+	}
+	return strings.TrimSuffix(nodePrefix(t.Name()), "-")
+}
+
+// withPool is tags plus the pool label tag, if pool is set.
+func withPool(tags map[string]string, pool string) map[string]string {
+	if pool == "" {
+		return tags
+	}
+	out := map[string]string{nodegroup.TagLabelPrefix + poolLabel: pool}
+	for k, v := range tags {
+		out[k] = v
+	}
+	return out
 }
 
 // newASGCloud starts an Auto Scaling emulator with these groups (one launch
 // template each) and an asg.Provider managing them by name.
-func newASGCloud(t *testing.T, groups ...asgGroup) *cloud {
+func newASGCloud(t *testing.T, o cloudOpts, groups ...asgGroup) *cloud {
 	t.Helper()
-	srv := asgtest.NewServer(asgtest.Config{LaunchDelay: launchDelay, TerminateDelay: terminateDelay})
+	srv := asgtest.NewServer(asgtest.Config{LaunchDelay: cmp.Or(o.LaunchDelay, launchDelay), TerminateDelay: terminateDelay})
 	t.Cleanup(srv.Close)
-	cl := &cloud{Kind: "asg", ASG: srv}
+	cl := &cloud{Kind: "asg", ASG: srv, Pool: poolOf(t, o)}
 	for _, g := range groups {
 		if g.InstanceType == "" {
 			g.InstanceType = "m5.large"
 		}
 		if len(g.Zones) == 0 {
-			g.Zones = []string{"us-test-1a"}
+			g.Zones = []string{defaultZone}
 		}
 		srv.AddLaunchTemplate(asgtest.LaunchTemplate{Name: g.Name + "-lt", InstanceType: g.InstanceType})
 		if err := srv.AddGroup(asgtest.Group{Name: g.Name, Min: g.Min, Max: g.Max, Desired: g.Desired, Zones: g.Zones,
-			LaunchTemplate: &asgtest.LaunchTemplateRef{Name: g.Name + "-lt"}, Tags: g.Tags}); err != nil {
+			LaunchTemplate: &asgtest.LaunchTemplateRef{Name: g.Name + "-lt"}, Tags: withPool(g.Tags, cl.Pool)}); err != nil {
 			t.Fatal(err)
 		}
 		cl.Groups = append(cl.Groups, g.Name)
 	}
 	aws := srv.AWSConfig()
-	p, err := asg.New(t.Context(), asg.Config{AutoScaling: autoscaling.NewFromConfig(aws), EC2: ec2.NewFromConfig(aws),
-		GroupNames: cl.Groups, RefreshInterval: refreshInterval})
+	cl.AutoScaling = autoscaling.NewFromConfig(aws)
+	cfg := asg.Config{AutoScaling: autoscaling.NewFromConfig(aws), EC2: ec2.NewFromConfig(aws),
+		GroupNames: cl.Groups, RefreshInterval: cmp.Or(o.Refresh, refreshInterval)}
+	if o.EmulatorClock {
+		cfg.Now = srv.Now
+	}
+	p, err := asg.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,24 +205,24 @@ type essGroup struct {
 	Tags         map[string]string
 }
 
-// newESSCloud starts an ESS emulator with these groups and an ess.Provider in
-// the given scale mode managing them by id.
-func newESSCloud(t *testing.T, mode ess.ScaleMode, groups ...essGroup) *cloud {
+// newESSCloud starts an ESS emulator (region cn-test) with these groups and
+// an ess.Provider in the given scale mode managing them by id.
+func newESSCloud(t *testing.T, o cloudOpts, mode ess.ScaleMode, groups ...essGroup) *cloud {
 	t.Helper()
-	srv := esstest.NewServer(esstest.Config{Region: "cn-test", LaunchDelay: launchDelay, RemoveDelay: terminateDelay})
+	srv := esstest.NewServer(esstest.Config{Region: "cn-test", LaunchDelay: cmp.Or(o.LaunchDelay, launchDelay), RemoveDelay: terminateDelay})
 	t.Cleanup(srv.Close)
-	cl := &cloud{Kind: "ess", ESS: srv}
+	cl := &cloud{Kind: "ess", ESS: srv, Pool: poolOf(t, o)}
 	for _, g := range groups {
 		if g.InstanceType == "" {
 			g.InstanceType = "ecs.g7.large"
 		}
-		id := srv.AddGroup(esstest.Group{ID: g.ID, MinSize: g.Min, MaxSize: g.Max, Size: g.Size, Zone: g.Zone, Tags: g.Tags,
+		id := srv.AddGroup(esstest.Group{ID: g.ID, MinSize: g.Min, MaxSize: g.Max, Size: g.Size, Zone: g.Zone, Tags: withPool(g.Tags, cl.Pool),
 			Configuration: esstest.Configuration{InstanceTypes: []string{g.InstanceType}}})
 		cl.Groups = append(cl.Groups, id)
 	}
 	p, err := ess.New(t.Context(), ess.Config{Region: srv.Region(), AccessKeyID: "id", AccessKeySecret: "secret",
 		ESSEndpoint: srv.URL, ECSEndpoint: srv.URL, GroupIDs: cl.Groups, ScaleMode: mode,
-		RefreshInterval: refreshInterval, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+		RefreshInterval: cmp.Or(o.Refresh, refreshInterval), BaseBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,17 +256,34 @@ func (cl *cloud) template(t *testing.T, id string) nodegroup.Template {
 	return *tpl
 }
 
+// perNode is how many pods requesting cpu and memory a node of the group
+// fits (podsPerNode of its template); it fails the test if none fits.
+func (cl *cloud) perNode(t *testing.T, id, cpu, memory string) int {
+	t.Helper()
+	n := podsPerNode(cl.template(t, id), milli(cpu), bytesOf(memory))
+	if n < 1 {
+		t.Fatalf("a %s node fits no pod", id)
+	}
+	return n
+}
+
 // desired is the group's desired capacity in the emulator.
 func (cl *cloud) desired(t *testing.T, id string) int {
 	t.Helper()
 	if cl.ASG != nil {
-		st, ok := cl.ASG.Group(id)
-		if !ok {
-			t.Fatalf("emulator has no group %s", id)
-		}
-		return st.Desired
+		return cl.asgState(t, id).Desired
 	}
 	return cl.ESS.Desired(id)
+}
+
+// asgState is the Auto Scaling emulator's view of a group.
+func (cl *cloud) asgState(t *testing.T, id string) asgtest.GroupState {
+	t.Helper()
+	st, ok := cl.ASG.Group(id)
+	if !ok {
+		t.Fatalf("emulator has no group %s", id)
+	}
+	return st
 }
 
 // instances are the group's instances in the emulator (running or not).
@@ -223,15 +297,53 @@ func (cl *cloud) instances(id string) []nodebridge.Instance {
 	return out
 }
 
-// running counts the group's running instances.
-func (cl *cloud) running(id string) int {
+// live are an Auto Scaling group's instances not terminating.
+func live(g asgtest.GroupState) []asgtest.Instance {
+	var out []asgtest.Instance
+	for _, in := range g.Instances {
+		if in.LifecycleState != "Terminating" {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// launches counts an Auto Scaling group's successful launch activities.
+func launches(g asgtest.GroupState) int {
 	n := 0
-	for _, in := range cl.instances(id) {
-		if in.Running {
+	for _, a := range g.Activities {
+		if strings.HasPrefix(a.Description, "Launching a new EC2 instance: ") {
 			n++
 		}
 	}
 	return n
+}
+
+// maxDesired samples an Auto Scaling group's desired capacity every 100ms
+// until the test ends; the returned func reads the largest seen.
+func (cl *cloud) maxDesired(t *testing.T, id string) func() int {
+	var mu sync.Mutex
+	top := cl.asgState(t, id).Desired
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if g, ok := cl.ASG.Group(id); ok {
+				mu.Lock()
+				top = max(top, g.Desired)
+				mu.Unlock()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func() int {
+		g, _ := cl.ASG.Group(id)
+		mu.Lock()
+		defer mu.Unlock()
+		return max(top, g.Desired)
+	}
 }
 
 // ---- environment ----
@@ -242,6 +354,7 @@ type env struct {
 	C      *testcluster.Cluster
 	Kube   kubernetes.Interface
 	NS     string
+	Prefix string // the bridge's node-name prefix
 	Cloud  *cloud
 	Bridge *nodebridge.Bridge
 }
@@ -252,9 +365,9 @@ type env struct {
 func newEnv(t *testing.T, cl *cloud) *env {
 	t.Helper()
 	c := testcluster.Shared(t)
-	e := &env{t: t, C: c, Kube: c.AdminClient(), Cloud: cl}
+	e := &env{t: t, C: c, Kube: c.AdminClient(), Cloud: cl, Prefix: nodePrefix(t.Name())}
 	e.requireClean()
-	e.Bridge = nodebridge.Start(t.Context(), t, nodebridge.Options{Cluster: c, Source: cl.Source, Prefix: nodePrefix(t.Name())})
+	e.Bridge = nodebridge.Start(t.Context(), t, nodebridge.Options{Cluster: c, Source: cl.Source, Prefix: e.Prefix})
 	e.NS = e.namespace()
 	return e
 }
@@ -276,14 +389,14 @@ func nodePrefix(name string) string {
 }
 
 // requireClean waits up to a minute for a cluster without bridge Nodes or pods
-// outside kube-system, left by an earlier test, and fails the test otherwise.
+// outside kube-system, left by an earlier test (an earlier test's pending pod
+// would make this test's autoscaler scale up), and fails the test otherwise.
 func (e *env) requireClean() {
 	e.t.Helper()
-	var last string
-	err := poll(e.t.Context(), 250*time.Millisecond, time.Minute, func(ctx context.Context) (bool, error) {
-		nodes, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	waitFor(e.t, time.Minute, "a clean cluster", func() (bool, string) {
+		nodes, err := e.Kube.CoreV1().Nodes().List(e.t.Context(), metav1.ListOptions{})
 		if err != nil {
-			return false, nil
+			return false, err.Error()
 		}
 		var left []string
 		for _, n := range nodes.Items {
@@ -291,25 +404,22 @@ func (e *env) requireClean() {
 				left = append(left, "node/"+n.Name)
 			}
 		}
-		pods, err := e.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		pods, err := e.Kube.CoreV1().Pods("").List(e.t.Context(), metav1.ListOptions{})
 		if err != nil {
-			return false, nil
+			return false, err.Error()
 		}
 		for _, p := range pods.Items {
 			if p.Namespace != metav1.NamespaceSystem {
 				left = append(left, "pod/"+p.Namespace+"/"+p.Name)
 			}
 		}
-		last = strings.Join(left, ", ")
-		return len(left) == 0, nil
+		return len(left) == 0, strings.Join(left, ", ")
 	})
-	if err != nil {
-		e.t.Fatalf("cluster not clean after a minute: %s", last)
-	}
 }
 
-// namespace creates a namespace and, at cleanup, deletes it, force-deletes its
-// pods and waits until it is gone.
+// namespace creates a namespace and, at cleanup (before the bridge removes
+// its Nodes), deletes it, force-deletes its pods and waits up to 90 s until
+// it is gone.
 func (e *env) namespace() string {
 	e.t.Helper()
 	ns, err := e.Kube.CoreV1().Namespaces().Create(e.t.Context(), &corev1.Namespace{
@@ -319,14 +429,14 @@ func (e *env) namespace() string {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if err := e.Kube.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			e.t.Errorf("delete namespace %s: %v", ns.Name, err)
 			return
 		}
 		zero := int64(0)
-		err := poll(ctx, 250*time.Millisecond, time.Minute, func(ctx context.Context) (bool, error) {
+		waitFor(e.t, 90*time.Second, "namespace "+ns.Name+" gone", func() (bool, string) {
 			pods, err := e.Kube.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
 			if err == nil {
 				for _, p := range pods.Items {
@@ -334,53 +444,51 @@ func (e *env) namespace() string {
 				}
 			}
 			_, err = e.Kube.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
 		})
-		if err != nil {
-			e.t.Errorf("namespace %s not gone within a minute: %v", ns.Name, err)
-		}
 	})
 	// Pods are refused until the default ServiceAccount exists.
-	if err := poll(e.t.Context(), 100*time.Millisecond, 30*time.Second, func(ctx context.Context) (bool, error) {
-		_, err := e.Kube.CoreV1().ServiceAccounts(ns.Name).Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, nil
-	}); err != nil {
-		e.t.Fatalf("namespace %s: no default ServiceAccount: %v", ns.Name, err)
-	}
+	waitFor(e.t, 30*time.Second, "namespace "+ns.Name+"'s default ServiceAccount", func() (bool, string) {
+		_, err := e.Kube.CoreV1().ServiceAccounts(ns.Name).Get(e.t.Context(), "default", metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
 	return ns.Name
 }
 
-// poll runs cond every interval until it is true or timeout passes.
-func poll(ctx context.Context, interval, timeout time.Duration, cond func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// waitFor polls cond every 250ms until it holds and returns how long that
+// took; after timeout it fails the test with what and cond's last
+// description.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(timeout)
 	for {
-		ok, err := cond(ctx)
-		if err != nil {
-			return err
-		}
+		ok, desc := cond()
 		if ok {
-			return nil
+			return time.Since(start)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(interval):
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %s", what, timeout, desc)
 		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
 // ---- workloads ----
 
-// podSpec is what the test pods look like: requests only, a label app=<name>,
-// one-second grace period.
-func podSpec(cpu, memory string) corev1.PodSpec {
+// podSpec is what the test pods look like: requests only, one-second grace
+// period, and on a pooled cloud a node selector for the pool's nodes.
+func (e *env) podSpec(cpu, memory string) corev1.PodSpec {
 	grace := int64(1)
-	return corev1.PodSpec{
+	s := corev1.PodSpec{
 		TerminationGracePeriodSeconds: &grace,
 		Containers: []corev1.Container{{Name: "app", Image: "app", Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory)}}}},
 	}
+	if e.Cloud.Pool != "" {
+		s.NodeSelector = map[string]string{poolLabel: e.Cloud.Pool}
+	}
+	return s
 }
 
 // createDeployment creates a Deployment of n pods labelled app=name, each
@@ -390,7 +498,7 @@ func (e *env) createDeployment(name string, n int32, cpu, memory string, mod fun
 	labels := map[string]string{"app": name}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.NS},
 		Spec: appsv1.DeploymentSpec{Replicas: &n, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec(cpu, memory)}}}
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: e.podSpec(cpu, memory)}}}
 	if mod != nil {
 		mod(d)
 	}
@@ -401,11 +509,14 @@ func (e *env) createDeployment(name string, n int32, cpu, memory string, mod fun
 	return d
 }
 
+// noGrace is a createDeployment mod: pods with no termination grace period.
+func noGrace(d *appsv1.Deployment) { d.Spec.Template.Spec.TerminationGracePeriodSeconds = new(int64) }
+
 // createPod creates a pod without a controller, labelled app=name.
 func (e *env) createPod(name, cpu, memory string, mod func(*corev1.Pod)) *corev1.Pod {
 	e.t.Helper()
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.NS, Labels: map[string]string{"app": name}},
-		Spec: podSpec(cpu, memory)}
+		Spec: e.podSpec(cpu, memory)}
 	if mod != nil {
 		mod(p)
 	}
@@ -447,24 +558,43 @@ func (e *env) pods(selector string) []corev1.Pod {
 func (e *env) waitRunning(selector string, n int, timeout time.Duration) []corev1.Pod {
 	e.t.Helper()
 	var pods []corev1.Pod
-	var all int
-	err := poll(e.t.Context(), 250*time.Millisecond, timeout, func(ctx context.Context) (bool, error) {
-		list, err := e.Kube.CoreV1().Pods(e.NS).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	waitFor(e.t, timeout, fmt.Sprintf("exactly %d pods %q Running", n, selector), func() (bool, string) {
+		list, err := e.Kube.CoreV1().Pods(e.NS).List(e.t.Context(), metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
-			return false, nil
+			return false, err.Error()
 		}
-		pods, all = pods[:0], len(list.Items)
+		pods = pods[:0]
 		for _, p := range list.Items {
 			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && p.Spec.NodeName != "" {
 				pods = append(pods, p)
 			}
 		}
-		return len(pods) == n && all == n, nil
+		return len(pods) == n && len(list.Items) == n,
+			fmt.Sprintf("%d Running of %d; %s", len(pods), len(list.Items), e.describe())
 	})
-	if err != nil {
-		e.t.Fatalf("pods %q: %d Running of %d, want exactly %d Running within %v (nodes %v)", selector, len(pods), all, n, timeout, e.Bridge.Nodes())
-	}
 	return pods
+}
+
+// waitUnschedulable waits up to 30 s until exactly n pods match selector,
+// all marked unschedulable by the scheduler, so an autoscaler started next
+// sees them all at once.
+func (e *env) waitUnschedulable(selector string, n int) {
+	e.t.Helper()
+	waitFor(e.t, 30*time.Second, fmt.Sprintf("%d pods %q unschedulable", n, selector), func() (bool, string) {
+		list, err := e.Kube.CoreV1().Pods(e.NS).List(e.t.Context(), metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return false, err.Error()
+		}
+		u := 0
+		for _, p := range list.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+					u++
+				}
+			}
+		}
+		return u == n && len(list.Items) == n, fmt.Sprintf("%d pods, %d unschedulable", len(list.Items), u)
+	})
 }
 
 // waitNodes waits until the bridge holds exactly n Ready Nodes, and returns them.
@@ -499,9 +629,79 @@ func (e *env) nodeGroup(name string) string {
 	return ""
 }
 
+// groupNodes are the registered Nodes of a group (by the provider's
+// mapping of their providerIDs; only the pool's Nodes on a pooled cloud).
+func (e *env) groupNodes(ctx context.Context, group string) ([]corev1.Node, error) {
+	var sel string
+	if e.Cloud.Pool != "" {
+		sel = poolLabel + "=" + e.Cloud.Pool
+	}
+	l, err := e.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, err
+	}
+	var out []corev1.Node
+	for _, n := range l.Items {
+		ng, err := e.Cloud.Provider.NodeGroupForNode(ctx, n.Spec.ProviderID)
+		if err == nil && ng != nil && ng.Id() == group {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// describe summarises every group of the emulator and the bridge's nodes.
+func (e *env) describe() string {
+	var b strings.Builder
+	for _, id := range e.Cloud.Groups {
+		if e.Cloud.ESS != nil {
+			fmt.Fprintf(&b, "%s desired %d instances %d; ", id, e.Cloud.ESS.Desired(id), len(e.Cloud.ESS.Instances(id)))
+			continue
+		}
+		g, _ := e.Cloud.ASG.Group(id)
+		fmt.Fprintf(&b, "%s desired %d instances %d launches %d; ", id, g.Desired, len(live(g)), launches(g))
+	}
+	fmt.Fprintf(&b, "nodes %v", e.Bridge.Nodes())
+	return b.String()
+}
+
 // hasTaint reports whether the Node has a taint with this key.
 func hasTaint(n *corev1.Node, key string) bool {
 	return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == key })
+}
+
+// waitStatusBackoff waits up to 15 s until the autoscaler's status ConfigMap
+// (kube-system/cluster-autoscaler-status, cluster-autoscaler's shape)
+// shows group's scale-up in Backoff with this error code.
+func (e *env) waitStatusBackoff(group, code string) {
+	e.t.Helper()
+	waitFor(e.t, 15*time.Second, "the status ConfigMap showing "+group+" backed off", func() (bool, string) {
+		cm, err := e.Kube.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(e.t.Context(), autoscale.DefaultStatusConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var st struct {
+			NodeGroups []struct {
+				Name    string `json:"name"`
+				ScaleUp struct {
+					Status      string `json:"status"`
+					BackoffInfo struct {
+						ErrorCode string `json:"errorCode"`
+					} `json:"backoffInfo"`
+				} `json:"scaleUp"`
+			} `json:"nodeGroups"`
+		}
+		if err := yaml.Unmarshal([]byte(cm.Data["status"]), &st); err != nil {
+			return false, err.Error()
+		}
+		for _, g := range st.NodeGroups {
+			if g.Name == group {
+				return g.ScaleUp.Status == "Backoff" && g.ScaleUp.BackoffInfo.ErrorCode == code,
+					fmt.Sprintf("scaleUp %+v", g.ScaleUp)
+			}
+		}
+		return false, "no group " + group + " in " + cm.Data["status"]
+	})
 }
 
 // ---- evictions ----
@@ -565,17 +765,21 @@ func (ev *evictions) Evicted() map[string]string {
 
 // ---- the autoscaler ----
 
-// traceStep is one Step of the running autoscaler, as its Trace saw it.
+// traceStep is one Step of a running autoscaler, as its Trace saw it.
 type traceStep struct {
 	Now     time.Time
 	Groups  []autoscaler.Group // without templates and instances
-	Actions autoscaler.Actions
+	Actions autoscaler.Actions // a deep copy
+	// Obs and Act are the Step's observation and actions as JSON, copied
+	// when Trace was called (the controller reuses the observation).
+	Obs, Act []byte
 }
 
-// traceLog keeps every Step.
+// traceLog keeps every Step, through ClusterAutoscalerConfig.Trace.
 type traceLog struct {
 	mu    sync.Mutex
 	steps []traceStep
+	err   error // the first failure to encode a Step
 }
 
 func (l *traceLog) record(now time.Time, obs *autoscaler.Observation, act autoscaler.Actions) {
@@ -598,9 +802,15 @@ func (l *traceLog) record(now time.Time, obs *autoscaler.Observation, act autosc
 	for _, g := range obs.Groups {
 		s.Groups = append(s.Groups, autoscaler.Group{ID: g.ID, Min: g.Min, Max: g.Max, Target: g.Target})
 	}
+	var err, err2 error
+	s.Obs, err = json.Marshal(obs)
+	s.Act, err2 = json.Marshal(act)
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		l.err = cmp.Or(err, err2)
+	}
 	l.steps = append(l.steps, s)
-	l.mu.Unlock()
 }
 
 // Steps is a copy of the steps so far.
@@ -628,6 +838,59 @@ func (l *traceLog) Deletes() []autoscaler.Delete {
 	return out
 }
 
+// changes lists the increases (or cancels) of group decided so far.
+func (l *traceLog) changes(group string, cancels bool) []autoscaler.Change {
+	var out []autoscaler.Change
+	for _, s := range l.Steps() {
+		cs := s.Actions.Increases
+		if cancels {
+			cs = s.Actions.Cancels
+		}
+		for _, c := range cs {
+			if c.Group == group {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// deleteCounts counts the removals decided so far per node.
+func (l *traceLog) deleteCounts() map[string]int {
+	out := map[string]int{}
+	for _, d := range l.Deletes() {
+		out[d.Node]++
+	}
+	return out
+}
+
+// dump logs every recorded step in short: per group its target, nodes and
+// instances; the pending pods; the actions.
+func (l *traceLog) dump(t testing.TB) {
+	t.Helper()
+	for i, s := range l.Steps() {
+		var o autoscaler.Observation
+		if err := json.Unmarshal(s.Obs, &o); err != nil {
+			t.Logf("step %d: %v", i, err)
+			continue
+		}
+		var b strings.Builder
+		for _, g := range o.Groups {
+			fmt.Fprintf(&b, "[%s target %d instances %d] ", g.ID, g.Target, len(g.Instances))
+		}
+		for _, n := range o.Nodes {
+			fmt.Fprintf(&b, "{%s %s taints %v unsched %v} ", n.Name, n.Group, n.Taints, n.Unschedulable)
+		}
+		pending := 0
+		for _, p := range o.Pods {
+			if p.NodeName == "" {
+				pending++
+			}
+		}
+		t.Logf("step %d at %s: %s pods %d pending %d; actions %s", i, s.Now.Format("15:04:05.000"), b.String(), len(o.Pods), pending, s.Act)
+	}
+}
+
 // increased sums the increases of a group.
 func increased(changes []autoscaler.Change, group string) int {
 	n := 0
@@ -643,7 +906,9 @@ func increased(changes []autoscaler.Change, group string) int {
 type runningCA struct {
 	CA    *autoscale.ClusterAutoscaler
 	Trace *traceLog
+	Loop  autoscaler.Config // the loop configuration it runs with
 
+	t      *testing.T
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -652,10 +917,40 @@ type runningCA struct {
 	once   sync.Once
 }
 
+// faultLoop is the loop configuration of the fault, restart and replay
+// tests: one scan a second, scale-down quick enough to see within a test
+// (3 s unneeded, 2 s after a failed removal), and no expiry of a launch
+// within a test unless maxProvision is set. Scale-down waits 15 s after a
+// scale-up (a short scale-down-delay-after-add). New nodes register empty
+// and kube-scheduler binds the pods it had found unschedulable only after
+// its backoff (up to 10 s); the loop counts those pending pods on the nodes
+// they fit, as cluster-autoscaler's filter-out-schedulable does, so the
+// nodes are not removed meanwhile (TestRestartMidScaleUpDoesNotLaunchTwice
+// runs with no delay in force).
+func faultLoop(maxProvision time.Duration) autoscaler.Config {
+	return autoscaler.Config{ScanInterval: time.Second, ScaleDownUnneededTime: 3 * time.Second,
+		ScaleDownDelayAfterAdd: 15 * time.Second, ScaleDownDelayAfterDelete: time.Millisecond,
+		ScaleDownDelayAfterFailure: 2 * time.Second, MaxNodeProvisionTime: maxProvision}
+}
+
+// faultOpts are the clouds of the fault, restart and pre-provisioning
+// tests: instances launching in launch, the providers refreshing every
+// 500ms (the asg provider on the emulator's clock), the groups pooled.
+func faultOpts(launch time.Duration) cloudOpts {
+	return cloudOpts{LaunchDelay: launch, Refresh: 500 * time.Millisecond, Pool: true, EmulatorClock: true}
+}
+
+// withLoop is a startCA mod that sets the loop configuration.
+func withLoop(loop autoscaler.Config) func(*autoscale.ClusterAutoscalerConfig) {
+	return func(c *autoscale.ClusterAutoscalerConfig) { c.Loop = loop }
+}
+
 // startCA starts a ClusterAutoscaler on the env's provider with shortLoop's
-// settings, its Trace recorded, its log kept (and shown if the test fails); mod
-// edits the configuration first. It waits until the informers have synced. The
-// autoscaler stops when the test ends (before the namespace goes), or at Stop.
+// settings, its Trace recorded, its log kept (the log and the trace are shown
+// if the test fails); mod edits the configuration first. It waits until the
+// informers have synced. The autoscaler stops when the test ends (before the
+// namespace goes), or at Stop; the test fails if Run returns an error or a
+// Step could not be recorded.
 func (e *env) startCA(mod func(*autoscale.ClusterAutoscalerConfig)) *runningCA {
 	e.t.Helper()
 	cfg := e.C.Config()
@@ -664,7 +959,7 @@ func (e *env) startCA(mod func(*autoscale.ClusterAutoscalerConfig)) *runningCA {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := &runningCA{Trace: &traceLog{}, done: make(chan struct{})}
+	r := &runningCA{Trace: &traceLog{}, t: e.t, done: make(chan struct{})}
 	logger := funcr.New(func(prefix, args string) {
 		r.logMu.Lock()
 		defer r.logMu.Unlock()
@@ -683,7 +978,7 @@ func (e *env) startCA(mod func(*autoscale.ClusterAutoscalerConfig)) *runningCA {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r.CA = ca
+	r.CA, r.Loop = ca, c.Loop
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() {
@@ -693,6 +988,7 @@ func (e *env) startCA(mod func(*autoscale.ClusterAutoscalerConfig)) *runningCA {
 	e.t.Cleanup(func() {
 		r.Stop()
 		if e.t.Failed() {
+			r.Trace.dump(e.t)
 			r.logMu.Lock()
 			lines := strings.Split(strings.TrimSpace(r.log.String()), "\n")
 			r.logMu.Unlock()
@@ -702,16 +998,14 @@ func (e *env) startCA(mod func(*autoscale.ClusterAutoscalerConfig)) *runningCA {
 			e.t.Logf("cluster autoscaler log (last %d lines):\n%s", len(lines), strings.Join(lines, "\n"))
 		}
 	})
-	if err := poll(e.t.Context(), 50*time.Millisecond, 30*time.Second, func(context.Context) (bool, error) {
+	waitFor(e.t, 30*time.Second, "cluster autoscaler synced", func() (bool, string) {
 		select {
 		case <-r.done:
-			return false, fmt.Errorf("Run returned: %v", r.err)
+			e.t.Fatalf("cluster autoscaler: Run returned before syncing: %v", r.err)
 		default:
 		}
-		return ca.HasSynced(), nil
-	}); err != nil {
-		e.t.Fatalf("cluster autoscaler did not sync: %v", err)
-	}
+		return ca.HasSynced(), ""
+	})
 	return r
 }
 
@@ -721,7 +1015,44 @@ func (r *runningCA) Stop() {
 	r.once.Do(func() {
 		r.cancel()
 		<-r.done
+		if r.err != nil {
+			r.t.Errorf("ClusterAutoscaler.Run: %v", r.err)
+		}
+		r.Trace.mu.Lock()
+		defer r.Trace.mu.Unlock()
+		if r.Trace.err != nil {
+			r.t.Errorf("trace: %v", r.Trace.err)
+		}
 	})
+}
+
+// backoffs samples the autoscaler's State every 100ms until the test ends;
+// the returned func reads the backoff reasons seen for a group.
+func (r *runningCA) backoffs() func(group string) []string {
+	var mu sync.Mutex
+	seen := map[string][]string{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			st := r.CA.State()
+			mu.Lock()
+			for g, e := range st.Backoff.Groups {
+				if !slices.Contains(seen[g], e.Reason) {
+					seen[g] = append(seen[g], e.Reason)
+				}
+			}
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	r.t.Cleanup(func() { cancel(); <-done })
+	return func(group string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen[group])
+	}
 }
 
 // ---- predictions ----

@@ -61,7 +61,7 @@ func (pc *prePodClock) observe(obj any) {
 // loop.
 func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 	const (
-		milli       = 900
+		cpu, memory = "900m", "128Mi"
 		from, to    = 2, 40
 		launchDelay = 20 * time.Second
 		startUp     = 10 * time.Second
@@ -69,17 +69,18 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 		scan        = 2 * time.Second
 	)
 	ctx := t.Context()
-	fc := newFaultCloud(t, "pre-", launchDelay, faultGroup{Name: "pool", InstanceType: "m5.2xlarge", Max: 10, Desired: 1})
-	per := fc.perNode(t, "pool", milli)
-	want := (to + per - 1) / per
+	cl := newASGCloud(t, faultOpts(launchDelay), asgGroup{Name: "pool", InstanceType: "m5.2xlarge", Max: 10, Desired: 1})
+	e := newEnv(t, cl)
+	per := cl.perNode(t, "pool", cpu, memory)
+	want := ceilDiv(to, per)
 	if want < 3 {
 		t.Fatalf("%d pods fit %d nodes of the pool; the test needs several", to, want)
 	}
-	fc.deployment(t, "batch", from, milli)
-	fc.waitRunning(t, "batch", from, 30*time.Second)
+	e.createDeployment("batch", from, cpu, memory, noGrace)
+	e.waitRunning("app=batch", from, 30*time.Second)
 
 	pc := &prePodClock{seen: map[string]time.Time{}, bound: map[string]time.Time{}, unschedulable: map[string]bool{}}
-	f := informers.NewSharedInformerFactoryWithOptions(fc.kube, 0, informers.WithNamespace(fc.ns))
+	f := informers.NewSharedInformerFactoryWithOptions(e.Kube, 0, informers.WithNamespace(e.NS))
 	inf := f.Core().V1().Pods().Informer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: pc.observe,
 		UpdateFunc: func(_, cur any) { pc.observe(cur) }}); err != nil {
@@ -100,13 +101,13 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := autoscale.CronTarget{Name: "batch-peak", Namespace: fc.ns, Schedule: sched,
+	target := autoscale.CronTarget{Name: "batch-peak", Namespace: e.NS, Schedule: sched,
 		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "batch"}}
 	sw, err := autoscale.ScheduledFromCronTarget(target, startUp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := autoscale.ClientsForConfig(fc.c.Config())
+	clients, err := autoscale.ClientsForConfig(e.C.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,13 +128,15 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 	// Scale-down is left at cluster-autoscaler's defaults (10 min): no
 	// node goes within the test.
 	loop := autoscaler.Config{ScanInterval: scan, PreProvisionLatencyFloor: floor}
-	run := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: loop, Schedules: []autoscale.ScheduledWorkload{sw}})
+	run := e.startCA(func(c *autoscale.ClusterAutoscalerConfig) {
+		c.Loop, c.Schedules = loop, []autoscale.ScheduledWorkload{sw}
+	})
 	t.Logf("rise at %v, %v from now; %d pods per node, %d nodes for %d pods", at, time.Until(at).Round(time.Second), per, want, to)
 
 	// Just before T: the nodes the rise needs are Ready, the replicas not
 	// raised yet.
 	time.Sleep(time.Until(at.Add(-time.Second)))
-	nodes, err := fc.nodesOf(ctx, "pool")
+	nodes, err := e.groupNodes(ctx, "pool")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,10 +148,10 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 			}
 		}
 	}
-	if r := fc.replicas(t, "batch"); ready != want || r != from {
-		t.Fatalf("1 s before the rise: %d Ready nodes of %d, want %d; %d replicas, want %d (%s)", ready, len(nodes), want, r, from, fc.describe())
+	if r := e.replicas("batch"); ready != want || r != from {
+		t.Fatalf("1 s before the rise: %d Ready nodes of %d, want %d; %d replicas, want %d (%s)", ready, len(nodes), want, r, from, e.describe())
 	}
-	raised := run.trace.changes("pool", false)
+	raised := run.Trace.changes("pool", false)
 	if len(raised) == 0 {
 		t.Fatalf("no increase of the pool before the rise")
 	}
@@ -165,9 +168,9 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 
 	// After T: the CronScaler raises the replicas; every new pod is bound
 	// within its start-up time, none unschedulable.
-	fc.waitRunning(t, "batch", to, time.Minute)
+	e.waitRunning("app=batch", to, time.Minute)
 	time.Sleep(2 * scan)
-	if r := fc.replicas(t, "batch"); r != to {
+	if r := e.replicas("batch"); r != to {
 		t.Errorf("%d replicas after the rise, want %d", r, to)
 	}
 	pc.mu.Lock()
@@ -194,23 +197,23 @@ func TestPreProvisionNodesReadyBeforeScheduledRise(t *testing.T) {
 		t.Errorf("saw %d pods, want at least %d", pods, to)
 	}
 	t.Logf("%d pods, slowest bound after %v, %d late", pods, slowest, late)
-	g := fc.group(t, "pool")
-	if g.Desired != want || faultLaunches(g) != want-1 {
-		t.Errorf("pool: desired %d, %d launches; want %d and %d", g.Desired, faultLaunches(g), want, want-1)
+	g := cl.asgState(t, "pool")
+	if g.Desired != want || launches(g) != want-1 {
+		t.Errorf("pool: desired %d, %d launches; want %d and %d", g.Desired, launches(g), want, want-1)
 	}
-	if n := len(run.trace.changes("pool", false)); n != len(raised) {
+	if n := len(run.Trace.changes("pool", false)); n != len(raised) {
 		t.Errorf("%d increases in all, %d before the rise: the pods needed more after T", n, len(raised))
 	}
-	run.stop()
+	run.Stop()
 	replayTrace(t, run)
 }
 
 // replicas is a Deployment's spec.replicas.
-func (fc *faultCloud) replicas(t *testing.T, name string) int32 {
-	t.Helper()
-	d, err := fc.kube.AppsV1().Deployments(fc.ns).Get(t.Context(), name, metav1.GetOptions{})
+func (e *env) replicas(name string) int32 {
+	e.t.Helper()
+	d, err := e.Kube.AppsV1().Deployments(e.NS).Get(e.t.Context(), name, metav1.GetOptions{})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	return *d.Spec.Replicas
 }

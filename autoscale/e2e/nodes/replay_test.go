@@ -26,9 +26,9 @@ import (
 // To show the comparison can fail, the observations are replayed again with
 // the first acting step's observation perturbed: that Step must then decide
 // differently.
-func replayTrace(t *testing.T, run *faultCA) {
+func replayTrace(t *testing.T, run *runningCA) {
 	t.Helper()
-	steps := run.trace.Steps()
+	steps := run.Trace.Steps()
 	if len(steps) < 3 {
 		t.Fatalf("replay: only %d steps recorded", len(steps))
 	}
@@ -38,7 +38,7 @@ func replayTrace(t *testing.T, run *faultCA) {
 			t.Fatalf("replay: step %d: %v", i, err)
 		}
 	}
-	loop, err := autoscaler.New(run.loop)
+	loop, err := autoscaler.New(run.Loop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func replayTrace(t *testing.T, run *faultCA) {
 			t.Fatalf("replay: step %d at %v decided\n%s\nthe controller decided\n%s", i, s.Now, got, s.Act)
 		}
 	}
-	want, err := json.Marshal(run.ca.State())
+	want, err := json.Marshal(run.CA.State())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +72,11 @@ func replayTrace(t *testing.T, run *faultCA) {
 	// The same replay with the first acting step's observation perturbed
 	// (its pending pods and rises dropped, each group's target cut to its
 	// registered nodes) decides differently at that step.
-	k := slices.IndexFunc(steps, func(s faultStep) bool { return len(s.act.Increases) > 0 || len(s.act.Upcoming) > 0 })
+	k := slices.IndexFunc(steps, func(s traceStep) bool { return len(s.Actions.Increases) > 0 || len(s.Actions.Upcoming) > 0 })
 	if k < 0 {
 		t.Fatalf("replay: no step increased a group or saw a launch")
 	}
-	other, err := autoscaler.New(run.loop)
+	other, err := autoscaler.New(run.Loop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kscale/kscale/autoscale"
 	"github.com/kscale/kscale/cloud/asg/asgtest"
 )
 
@@ -17,37 +16,38 @@ import (
 // launch activities are unchanged, and once the nodes register every pod
 // runs. The second controller's run is replayed through a fresh loop.
 func TestRestartMidScaleUpDoesNotLaunchTwice(t *testing.T) {
-	const milli = 900
-	fc := newFaultCloud(t, "rst-", 2*time.Second, faultGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
-	per := fc.perNode(t, "workers", milli)
+	const cpu, memory = "900m", "128Mi"
+	cl := newASGCloud(t, faultOpts(2*time.Second), asgGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
+	e := newEnv(t, cl)
+	per := cl.perNode(t, "workers", cpu, memory)
 	const pods = 6
-	want := (pods + per - 1) / per
-	fc.b.Hold("workers", true)
-	fc.deployment(t, "web", pods, milli)
-	fc.waitUnschedulable(t, "web", pods)
-	first := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: faultLoop(0)})
-	faultWait(t, 30*time.Second, "the first controller's scale-up", func() (bool, string) {
-		g, _ := fc.srv.Group("workers")
-		return g.Desired == want, fc.describe()
+	want := ceilDiv(pods, per)
+	e.Bridge.Hold("workers", true)
+	e.createDeployment("web", pods, cpu, memory, noGrace)
+	e.waitUnschedulable("app=web", pods)
+	first := e.startCA(withLoop(faultLoop(0)))
+	waitFor(t, 30*time.Second, "the first controller's scale-up", func() (bool, string) {
+		g, _ := cl.ASG.Group("workers")
+		return g.Desired == want, e.describe()
 	})
-	first.stop()
-	if inc := first.trace.changes("workers", false); len(inc) != 1 || inc[0].Delta != want {
+	first.Stop()
+	if inc := first.Trace.changes("workers", false); len(inc) != 1 || inc[0].Delta != want {
 		t.Fatalf("first controller's increases %+v, want one of %d", inc, want)
 	}
 	// Let the launches finish in the cloud (still held from the cluster).
-	faultWait(t, 15*time.Second, "the instances in service", func() (bool, string) {
-		g, _ := fc.srv.Group("workers")
+	waitFor(t, 15*time.Second, "the instances in service", func() (bool, string) {
+		g, _ := cl.ASG.Group("workers")
 		in := 0
 		for _, i := range g.Instances {
 			if i.LifecycleState == "InService" {
 				in++
 			}
 		}
-		return in == want, fc.describe()
+		return in == want, e.describe()
 	})
-	before := fc.group(t, "workers")
-	ids := faultInstanceIDs(before)
-	if nodes := fc.b.Nodes(); len(nodes) != 0 {
+	before := cl.asgState(t, "workers")
+	ids := instanceIDs(before)
+	if nodes := e.Bridge.Nodes(); len(nodes) != 0 {
 		t.Fatalf("nodes registered while held: %v", nodes)
 	}
 
@@ -55,34 +55,34 @@ func TestRestartMidScaleUpDoesNotLaunchTwice(t *testing.T) {
 	// scale-up holds its scale-down (3 s unneeded time): the new nodes
 	// register empty while kube-scheduler's backoff keeps the pending pods
 	// off them, and must be kept because those pods fit them.
-	second := fc.startCA(t, autoscale.ClusterAutoscalerConfig{Loop: faultLoop(0)})
-	faultWait(t, 30*time.Second, "three scans of the second controller", func() (bool, string) {
-		return len(second.trace.Steps()) >= 3, ""
+	second := e.startCA(withLoop(faultLoop(0)))
+	waitFor(t, 30*time.Second, "three scans of the second controller", func() (bool, string) {
+		return len(second.Trace.Steps()) >= 3, ""
 	})
-	if up := second.ca.State().Launches["workers"]; len(up) != want {
+	if up := second.CA.State().Launches["workers"]; len(up) != want {
 		t.Errorf("the second controller tracks %d launches of workers, want %d", len(up), want)
 	}
-	fc.b.Hold("workers", false)
-	fc.waitRunning(t, "web", pods, 60*time.Second)
+	e.Bridge.Hold("workers", false)
+	e.waitRunning("app=web", pods, 60*time.Second)
 	time.Sleep(2 * time.Second) // a couple more scans with every pod running
-	second.stop()
-	after := fc.group(t, "workers")
-	if after.Desired != before.Desired || faultLaunches(after) != faultLaunches(before) || !slices.Equal(faultInstanceIDs(after), ids) {
+	second.Stop()
+	after := cl.asgState(t, "workers")
+	if after.Desired != before.Desired || launches(after) != launches(before) || !slices.Equal(instanceIDs(after), ids) {
 		t.Errorf("after the restart: desired %d, %d launches, instances %v; before: %d, %d, %v",
-			after.Desired, faultLaunches(after), faultInstanceIDs(after), before.Desired, faultLaunches(before), ids)
+			after.Desired, launches(after), instanceIDs(after), before.Desired, launches(before), ids)
 	}
-	if inc := second.trace.changes("workers", false); len(inc) != 0 {
+	if inc := second.Trace.changes("workers", false); len(inc) != 0 {
 		t.Errorf("the second controller increased %+v", inc)
 	}
-	steps := second.trace.Steps()
-	if up := steps[0].act.Upcoming["workers"]; up != want {
+	steps := second.Trace.Steps()
+	if up := steps[0].Actions.Upcoming["workers"]; up != want {
 		t.Errorf("the second controller's first scan counted %d upcoming nodes, want %d", up, want)
 	}
 	replayTrace(t, second)
 }
 
 // instanceIDs are a group's instances' ids, sorted.
-func faultInstanceIDs(g asgtest.GroupState) []string {
+func instanceIDs(g asgtest.GroupState) []string {
 	var out []string
 	for _, in := range g.Instances {
 		out = append(out, in.ID)

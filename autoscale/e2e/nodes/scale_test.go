@@ -1,7 +1,7 @@
 package nodes_test
 
 import (
-	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -22,13 +22,13 @@ func TestScaleUpAndDown(t *testing.T) {
 		cloud func(t *testing.T) *cloud
 	}{
 		{"asg", func(t *testing.T) *cloud {
-			return newASGCloud(t, asgGroup{Name: "web", Max: 6, Zones: []string{"us-test-1a", "us-test-1b"}})
+			return newASGCloud(t, cloudOpts{}, asgGroup{Name: "web", Max: 6, Zones: []string{"us-test-1a", "us-test-1b"}})
 		}},
 		{"ess-adjustment", func(t *testing.T) *cloud {
-			return newESSCloud(t, ess.ScaleWithAdjustment, essGroup{ID: "asg-web", Max: 6})
+			return newESSCloud(t, cloudOpts{}, ess.ScaleWithAdjustment, essGroup{ID: "asg-web", Max: 6})
 		}},
 		{"ess-rules", func(t *testing.T) *cloud {
-			return newESSCloud(t, ess.ScalingRules, essGroup{ID: "asg-web", Max: 6})
+			return newESSCloud(t, cloudOpts{}, ess.ScalingRules, essGroup{ID: "asg-web", Max: 6})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { scaleUpAndDown(t, tc.cloud(t)) })
@@ -110,12 +110,10 @@ func scaleUpAndDown(t *testing.T, cl *cloud) {
 	// Scale-down: one node left (two 800m pods fit one), the others drained
 	// and terminated.
 	left := ceilDiv(kept, per)
-	if err := poll(ctx, 500*time.Millisecond, 90*time.Second, func(context.Context) (bool, error) {
-		return len(e.Bridge.Nodes()) == left && cl.desired(t, group) == left && len(cl.instances(group)) == left, nil
-	}); err != nil {
-		t.Fatalf("after the load went: nodes %v, desired %d, instances %+v; want %d of each (deletes %+v)",
-			e.Bridge.Nodes(), cl.desired(t, group), cl.instances(group), left, ca.Trace.Deletes())
-	}
+	waitFor(t, 90*time.Second, fmt.Sprintf("%d nodes, desired and instances after the load went", left), func() (bool, string) {
+		return len(e.Bridge.Nodes()) == left && cl.desired(t, group) == left && len(cl.instances(group)) == left,
+			fmt.Sprintf("nodes %v, desired %d, instances %+v (deletes %+v)", e.Bridge.Nodes(), cl.desired(t, group), cl.instances(group), ca.Trace.Deletes())
+	})
 	pods = e.waitRunning("app=web", kept, 30*time.Second)
 	last := e.Bridge.Nodes()[0]
 	for _, p := range pods {
