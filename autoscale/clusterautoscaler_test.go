@@ -621,18 +621,30 @@ func TestClusterAutoscalerScanBeforeSync(t *testing.T) {
 	}
 }
 
-func TestClusterAutoscalerPreProvisionsForASchedule(t *testing.T) {
+// noonFloor is a UTC schedule holding at least floor replicas from 12:00
+// to 13:00.
+func noonFloor(t *testing.T, floor int32) *schedule.Schedule {
+	t.Helper()
 	sched, err := schedule.New(schedule.Spec{TimeZone: "UTC", Rules: []schedule.RuleSpec{{
-		Name: "noon", Start: "0 12 * * *", End: "0 13 * * *", Bounds: schedule.Floor(20)}}})
+		Name: "noon", Start: "0 12 * * *", End: "0 13 * * *", Bounds: schedule.Floor(floor)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sched
+}
+
+// smallPoolTemplate is a pod template for the small pool asking cpu.
+func smallPoolTemplate(cpu string) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{Spec: corev1.PodSpec{NodeSelector: map[string]string{"pool": "small"}, Containers: []corev1.Container{{Name: "app",
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}}}}}
+}
+
+func TestClusterAutoscalerPreProvisionsForASchedule(t *testing.T) {
+	sched := noonFloor(t, 20)
 	two := int32(2)
 	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: appsv1.DeploymentSpec{Replicas: &two, Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-			Spec: corev1.PodSpec{NodeSelector: map[string]string{"pool": "small"}, Containers: []corev1.Container{{Name: "app",
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}}}}
+		Spec: appsv1.DeploymentSpec{Replicas: &two, Template: smallPoolTemplate("1")}}
+	web.Spec.Template.Labels = map[string]string{"app": "web"}
 	w, err := autoscale.ScheduledFromCronTarget(autoscale.CronTarget{Name: "noon", Namespace: "shop", Schedule: sched,
 		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}}, time.Minute)
 	if err != nil {
@@ -866,16 +878,10 @@ func TestClusterAutoscalerDrainsInProgressCountAgainstTheBudget(t *testing.T) {
 }
 
 func TestClusterAutoscalerPreProvisionsAStatefulSet(t *testing.T) {
-	sched, err := schedule.New(schedule.Spec{TimeZone: "UTC", Rules: []schedule.RuleSpec{{
-		Name: "noon", Start: "0 12 * * *", End: "0 13 * * *", Bounds: schedule.Floor(4)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sched := noonFloor(t, 4)
 	one := int32(1)
 	db := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
-		Spec: appsv1.StatefulSetSpec{Replicas: &one, Template: corev1.PodTemplateSpec{
-			Spec: corev1.PodSpec{NodeSelector: map[string]string{"pool": "small"}, Containers: []corev1.Container{{Name: "db",
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}}}}}}}}
+		Spec: appsv1.StatefulSetSpec{Replicas: &one, Template: smallPoolTemplate("1500m")}}
 	clk := testingclock.NewFakeClock(time.Date(2026, 3, 2, 11, 55, 0, 0, time.UTC))
 	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Clock: clk, Schedules: []autoscale.ScheduledWorkload{
 		{Namespace: "shop", Name: "db", Kind: "StatefulSet", Schedule: sched}}},

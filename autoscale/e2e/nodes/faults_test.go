@@ -18,6 +18,19 @@ import (
 	"github.com/kscale/kscale/simulate/autoscaler"
 )
 
+// faultCPU and faultMemory are each pod's requests in the fault tests: 900m
+// keeps node counts independent of allocatable versus capacity.
+const faultCPU, faultMemory = "900m", "128Mi"
+
+// asgWorkers is the start of the single-group fault tests: an Auto Scaling
+// group "workers" of m5.large (max 10) with the fault tests' timings, its
+// env, and how many pods of faultCPU and faultMemory one node takes.
+func asgWorkers(t *testing.T) (*cloud, *env, int) {
+	t.Helper()
+	cl := newASGCloud(t, faultOpts(2*time.Second), asgGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
+	return cl, newEnv(t, cl), cl.perNode(t, "workers", faultCPU, faultMemory)
+}
+
 // Throttling and 5xx on the scaling and describe calls. After a refresh
 // that throttling and 5xx made fail, a scale-up whose SetDesiredCapacity is
 // throttled and then applied with its answer lost, through every attempt of
@@ -28,11 +41,8 @@ import (
 // is not lost: a later scan decides it again, the node goes, and the group
 // ends at the nodes the remaining pods need.
 func TestFaultsThrottlingAndServerErrors(t *testing.T) {
-	const cpu, memory = "900m", "128Mi"
-	cl := newASGCloud(t, faultOpts(2*time.Second), asgGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
-	e := newEnv(t, cl)
-	per := cl.perNode(t, "workers", cpu, memory)
-	const pods = 6
+	const cpu, memory, pods = faultCPU, faultMemory, 6
+	cl, e, per := asgWorkers(t)
 	want := ceilDiv(pods, per)
 	// Faults are taken in the order injected, and the SDK's retryer makes
 	// five attempts. The controller's first refresh is throttled twice,
@@ -113,7 +123,7 @@ func TestFaultsThrottlingAndServerErrors(t *testing.T) {
 // capacity goes to exactly the needed count, with one scaling activity and
 // one instance per node.
 func TestFaultsESSThrottlingAndLostResponses(t *testing.T) {
-	const cpu, memory = "900m", "128Mi"
+	const cpu, memory = faultCPU, faultMemory
 	cl := newESSCloud(t, faultOpts(2*time.Second), ess.ScaleWithAdjustment, essGroup{ID: "asg-workers", InstanceType: "ecs.g7.large", Max: 10})
 	e := newEnv(t, cl)
 	per := cl.perNode(t, "asg-workers", cpu, memory)
@@ -154,7 +164,7 @@ func TestFaultsESSThrottlingAndLostResponses(t *testing.T) {
 // and the other group launches the nodes instead; every pod runs on the
 // other group's nodes. The run is replayed through a fresh loop.
 func TestFaultsStockOutFallsBack(t *testing.T) {
-	const cpu, memory = "900m", "128Mi"
+	const cpu, memory = faultCPU, faultMemory
 	cl := newASGCloud(t, faultOpts(2*time.Second),
 		asgGroup{Name: "first", InstanceType: "c5.large", Max: 10},
 		asgGroup{Name: "second", InstanceType: "m5.large", Max: 10})
@@ -226,7 +236,7 @@ func TestFaultsStockOutFallsBack(t *testing.T) {
 // providers refuse DecreaseTargetSize below launched instances) and its
 // capacity given back.
 func TestFaultsLaunchesNeverRegister(t *testing.T) {
-	const cpu, memory = "900m", "128Mi"
+	const cpu, memory = faultCPU, faultMemory
 	const maxProvision = 12 * time.Second
 	cl := newASGCloud(t, faultOpts(2*time.Second),
 		asgGroup{Name: "held", InstanceType: "m5.large", Max: 10},
@@ -287,11 +297,8 @@ func TestFaultsLaunchesNeverRegister(t *testing.T) {
 // collected and recreated, they trigger one new scale-up, and the group
 // ends with as many instances, Nodes and desired capacity as the pods need.
 func TestFaultsInstanceTerminatedBehindTheBack(t *testing.T) {
-	const cpu, memory = "900m", "128Mi"
-	cl := newASGCloud(t, faultOpts(2*time.Second), asgGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
-	e := newEnv(t, cl)
-	per := cl.perNode(t, "workers", cpu, memory)
-	const pods = 4
+	const cpu, memory, pods = faultCPU, faultMemory, 4
+	cl, e, per := asgWorkers(t)
 	want := ceilDiv(pods, per)
 	if want < 2 {
 		t.Fatalf("the test needs two nodes or more, %d pods need %d", pods, want)

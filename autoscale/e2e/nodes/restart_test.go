@@ -16,11 +16,8 @@ import (
 // launch activities are unchanged, and once the nodes register every pod
 // runs. The second controller's run is replayed through a fresh loop.
 func TestRestartMidScaleUpDoesNotLaunchTwice(t *testing.T) {
-	const cpu, memory = "900m", "128Mi"
-	cl := newASGCloud(t, faultOpts(2*time.Second), asgGroup{Name: "workers", InstanceType: "m5.large", Max: 10})
-	e := newEnv(t, cl)
-	per := cl.perNode(t, "workers", cpu, memory)
-	const pods = 6
+	const cpu, memory, pods = faultCPU, faultMemory, 6
+	cl, e, per := asgWorkers(t)
 	want := ceilDiv(pods, per)
 	e.Bridge.Hold("workers", true)
 	e.createDeployment("web", pods, cpu, memory, noGrace)
