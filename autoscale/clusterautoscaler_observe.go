@@ -63,7 +63,10 @@ type view struct {
 	registered    map[string]int
 	readyIn       map[string]int
 	unschedulable []PodRef
-	starting      int // nodes still starting, left out (see buildNodes)
+	// startedBy is when the first node still starting (left out, see
+	// buildNodes) stops counting as starting (zero: none); the nodes are
+	// rebuilt then, as no event marks it.
+	startedBy time.Time
 }
 
 // observe builds ca.obs at now: the groups from the provider (every
@@ -127,7 +130,7 @@ func (ca *ClusterAutoscaler) observe(ctx context.Context, now time.Time) (*view,
 	key := obsKey{version: ca.version.Load(), vol: ca.volVersion.Load(), drains: dgen, groups: gkey.String()}
 	podsKey := ca.podsVersion.Load()
 	switch {
-	case !ca.built || key != ca.key || ca.base.starting > 0:
+	case !ca.built || key != ca.key || !ca.base.startedBy.IsZero() && !now.Before(ca.base.startedBy):
 		if err := ca.buildNodes(ctx, now, draining); err != nil {
 			ca.built = false
 			return nil, err
@@ -188,7 +191,7 @@ func (ca *ClusterAutoscaler) observe(ctx context.Context, now time.Time) (*view,
 // nodes, as clusterstate's GetUpcomingNodes counts it, so its pending pods
 // are placed on the template node it will become rather than raising the
 // group again while the node-lifecycle controller has not yet lifted its
-// not-ready taint. [H3 fix, see the e2e test ess-rules]
+// not-ready taint.
 func (ca *ClusterAutoscaler) buildNodes(ctx context.Context, now time.Time, draining map[string]bool) error {
 	list, err := ca.nodes.List(everything)
 	if err != nil {
@@ -225,8 +228,10 @@ func (ca *ClusterAutoscaler) buildNodes(ctx context.Context, now time.Time, drai
 		if draining[n.Name] || hasToBeDeleted(n) {
 			continue
 		}
-		if group != "" && !ready && now.Sub(n.CreationTimestamp.Time) < maxNodeStartupTime {
-			b.starting++
+		if until := n.CreationTimestamp.Add(maxNodeStartupTime); group != "" && !ready && now.Before(until) {
+			if b.startedBy.IsZero() || until.Before(b.startedBy) {
+				b.startedBy = until
+			}
 			continue
 		}
 		if group != "" {

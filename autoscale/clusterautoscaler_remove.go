@@ -104,8 +104,8 @@ func (ca *ClusterAutoscaler) carryOut(ctx context.Context, now time.Time, v *vie
 // exist, as the cloud would then remove any of them): after
 // max-node-provision-time those instances are deleted by their provider
 // IDs instead, as cluster-autoscaler removes unregistered nodes older than
-// --max-node-provision-time. [H4 fix, see the e2e test
-// TestFaultsLaunchesNeverRegister]
+// --max-node-provision-time (TestFaultsLaunchesNeverRegister shows it on
+// a real cluster).
 func (ca *ClusterAutoscaler) cancel(ctx context.Context, ng nodegroup.NodeGroup, c autoscaler.Change) error {
 	err := ng.DecreaseTargetSize(ctx, c.Delta)
 	if err == nil || c.Reason != autoscaler.ReasonMaxNodeProvisionTime {

@@ -940,6 +940,44 @@ func TestClusterAutoscalerStartingNodeStaysUpcoming(t *testing.T) {
 	}
 }
 
+// A starting node stops counting as starting 15 min after its creation,
+// with no event to mark it: the scan at that time sees it registered and
+// unready (the pending pod does not fit it) and raises the group.
+func TestClusterAutoscalerStartingNodeAgesOut(t *testing.T) {
+	clk := testingclock.NewFakeClock(time.Now())
+	groups := []fake.GroupConfig{{ID: "small", Max: 10, Template: template("small", 2000)}}
+	e := newCAEnv(t, autoscale.ClusterAutoscalerConfig{Clock: clk}, groups, caPod("p1", "", 1000))
+	g, _ := e.prov.NodeGroups(e.ctx)
+	if err := g[0].IncreaseSize(e.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	insts, _ := g[0].Nodes(e.ctx)
+	n := caNode("small-new", insts[0].ProviderID, "small", 2000, 14*time.Minute)
+	n.Spec.Taints = []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}}
+	n.Status.Conditions[0].Status = corev1.ConditionFalse
+	if _, err := e.kube.CoreV1().Nodes().Create(e.ctx, n, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the node in the informer", func() bool {
+		r, err := e.ca.Recommend(e.ctx)
+		return err == nil && r.Nodes == 1
+	})
+	res, err := e.ca.Scan(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Groups[0].Registered != 0 || len(e.ops("IncreaseSize")) != 1 {
+		t.Fatalf("14 min old: groups %+v, IncreaseSize %+v; want the node starting and no increase", res.Groups, e.ops("IncreaseSize"))
+	}
+	clk.Step(2 * time.Minute)
+	if res, err = e.ca.Scan(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res.Groups[0].Registered != 1 || len(e.ops("IncreaseSize")) != 2 {
+		t.Fatalf("16 min old: groups %+v, IncreaseSize %+v; want the node registered and the group raised", res.Groups, e.ops("IncreaseSize"))
+	}
+}
+
 // A launch the cloud fulfilled whose node never registers cannot be
 // cancelled by DecreaseTargetSize (the instance runs): after
 // max-node-provision-time the controller deletes the instance by its
