@@ -13,21 +13,24 @@ import (
 // node it will go to is not empty: cluster-autoscaler places such pods in
 // its snapshot (filter_out_schedulable) before it looks for unneeded
 // nodes, so the node is kept. Without the pod the same node is removed.
-// Both snapshot forms of the removal simulation (compact, and full for
-// options that need every pod) and the memo (Version set) agree.
+// Every snapshot form (compact, full removal simulation for options that
+// need every pod, full scale-up and removal for inter-pod terms) and the
+// memo (Version set) agree.
 func TestPendingPodKeepsTheNodeItFits(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		opts    simulate.ScaleDownOptions
-		version int64
+		name     string
+		opts     simulate.ScaleDownOptions
+		version  int64
+		interPod bool // every snapshot in full, both for scale-up and scale-down
 	}{
-		{"compact", simulate.DefaultScaleDown(), 0},
-		{"compact-memo", simulate.DefaultScaleDown(), 7},
+		{"compact", simulate.DefaultScaleDown(), 0, false},
+		{"compact-memo", simulate.DefaultScaleDown(), 7, false},
 		{"full", func() simulate.ScaleDownOptions {
 			o := simulate.DefaultScaleDown()
 			o.IgnoreDaemonSetsUtilization = true
 			return o
-		}(), 0},
+		}(), 0, false},
+		{"inter-pod", simulate.DefaultScaleDown(), 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := autoscaler.Config{ScaleDownUnneededTime: time.Second, ScaleDown: tc.opts}
@@ -37,6 +40,10 @@ func TestPendingPodKeepsTheNodeItFits(t *testing.T) {
 				o.Pods = pods("full", 4, 1000, "n1") // n1 has no room left
 				if pending {
 					o.Pods = append(o.Pods, pods("web", 1, 900, "")...)
+					if tc.interPod { // an anti-affinity term no pod matches
+						o.Pods[len(o.Pods)-1].AntiAffinity = []simulate.PodAffinityTerm{{
+							Selector: simulate.Selector{MatchLabels: map[string]string{"app": "none"}}, TopologyKey: "kubernetes.io/hostname"}}
+					}
 					o.PodsVersion++
 				}
 				return o

@@ -2,6 +2,7 @@ package autoscaler
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ func (s *step) scaleUp() (bool, error) {
 		return false, fmt.Errorf("autoscaler: scale-up: %w", err)
 	}
 	s.act.ScaleUp = g.reason
-	s.notePlaced(c, g.existing)
+	s.notePlaced(g.existing)
 	for _, u := range g.unschedulable {
 		p := &c.Pods[u.Pod]
 		s.act.Pending = append(s.act.Pending, PodExplanation{Pod: p.Key(), Reason: ReasonNotTriggerScaleUp, Reasons: u.Reasons})
@@ -79,15 +80,12 @@ func (s *step) grow(c *simulate.Cluster) (growth, error) {
 // one (its maximum is its target for the simulation).
 func (s *step) provision(c *simulate.Cluster) (growth, error) {
 	groups := s.groups
-	for i := range groups {
-		if _, ok := s.st.Backoff.Active(groups[i].ID, s.now); ok {
-			groups = append([]simulate.Group(nil), s.groups...)
-			break
-		}
-	}
 	var off []string
 	for i := range groups {
 		if _, ok := s.st.Backoff.Active(groups[i].ID, s.now); ok {
+			if off == nil {
+				groups = slices.Clone(s.groups) // s.groups is the loop's own
+			}
 			groups[i].Max = max(groups[i].Min, min(groups[i].Max, groups[i].Target))
 			off = append(off, groups[i].ID)
 		}
@@ -191,33 +189,22 @@ func (s *step) preProvision() (bool, error) {
 }
 
 // notePlaced keeps the placements on registered nodes of the pending pods
-// that need no new node. c is the scale-up's snapshot: its pods are the
-// observation's, or (upCluster's short form) only its pending ones, in
-// order.
-func (s *step) notePlaced(c *simulate.Cluster, existing []simulate.Placement) {
-	if len(existing) == 0 {
-		return
-	}
-	var pendingIdx []int // snapshot pod → observation pod, short form only
-	if len(c.Pods) != len(s.obs.Pods) {
-		pendingIdx = make([]int, 0, len(c.Pods))
-		for i := range s.obs.Pods {
-			if s.obs.Pods[i].NodeName == "" {
-				pendingIdx = append(pendingIdx, i)
-			}
-		}
-	}
+// that need no new node; existing indexes the pods of scale-up's snapshot
+// (upCluster's).
+func (s *step) notePlaced(existing []simulate.Placement) {
 	for _, e := range existing {
 		j, ok := s.nodeIdx[e.Node]
-		if !ok || e.Pod < 0 || e.Pod >= len(c.Pods) {
+		if !ok || e.Pod < 0 {
 			continue // an upcoming node: not a scale-down candidate
 		}
 		i := e.Pod
-		if pendingIdx != nil {
-			if i >= len(pendingIdx) {
+		if s.upPods != nil {
+			if i >= len(s.upPods) {
 				continue
 			}
-			i = pendingIdx[i]
+			i = s.upPods[i]
+		} else if i >= len(s.obs.Pods) {
+			continue
 		}
 		s.placed = append(s.placed, placement{pod: i, node: j})
 	}

@@ -62,6 +62,9 @@ type step struct {
 	// keeps them in its snapshot (filter_out_schedulable) before it looks
 	// for unneeded nodes.
 	placed []placement
+	// upPods maps the pods of upCluster's short form to the
+	// observation's (nil: the full form, the same indices).
+	upPods []int
 }
 
 // placement is a pending pod (index into the observation's pods) that
@@ -390,6 +393,7 @@ func (s *step) tallyPending(m *memo) {
 // at a fraction of the cost.
 func (s *step) upCluster() *simulate.Cluster {
 	if s.interPod {
+		s.upPods = nil
 		c, _ := s.cluster(false)
 		return c
 	}
@@ -405,9 +409,11 @@ func (s *step) upCluster() *simulate.Cluster {
 		}
 		c.Nodes[i] = n
 	}
+	s.upPods = s.upPods[:0]
 	for i := range s.obs.Pods {
 		if s.obs.Pods[i].NodeName == "" {
 			c.Pods = append(c.Pods, s.obs.Pods[i])
+			s.upPods = append(s.upPods, i)
 		}
 	}
 	return c
