@@ -1,11 +1,13 @@
 package autoscale
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -212,10 +214,7 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 			fail(err)
 			return
 		}
-		select {
-		case <-ctx.Done():
-		case <-clk.After(ca.cfg.EvictionRetryTime):
-		}
+		ca.pause(ctx, ca.cfg.EvictionRetryTime)
 		pods, err = ca.podsToEvict(ctx, name)
 	}
 	gone := map[types.UID]*corev1.Pod{}
@@ -254,10 +253,7 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 			fail(fmt.Errorf("%d pod(s) on %s not evicted within %s: %w", len(remaining), name, ca.cfg.MaxPodEvictionTime, lastErr))
 			return
 		}
-		select {
-		case <-ctx.Done():
-		case <-clk.After(ca.cfg.EvictionRetryTime):
-		}
+		ca.pause(ctx, ca.cfg.EvictionRetryTime)
 	}
 	// Wait for the evicted pods to go (their grace period and a headroom).
 	wait := time.Duration(maxGrace)*time.Second + podEvictionHeadroom
@@ -287,10 +283,7 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 			fail(fmt.Errorf("%d evicted pod(s) still on %s after %s", left, name, wait))
 			return
 		}
-		select {
-		case <-ctx.Done():
-		case <-clk.After(poll):
-		}
+		ca.pause(ctx, poll)
 	}
 	// DeleteNodes under the scan lock: a scan sees the node either as
 	// draining (target not yet lowered) or as deleted (target lowered).
@@ -303,6 +296,14 @@ func (ca *ClusterAutoscaler) drain(ctx context.Context, j *drainJob, node *corev
 	ca.mu.Unlock()
 	if err != nil {
 		ca.undo(ctx, node, err)
+	}
+}
+
+// pause waits d on the configured clock, or until ctx is done.
+func (ca *ClusterAutoscaler) pause(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-ca.cfg.Clock.After(d):
 	}
 }
 
@@ -342,19 +343,7 @@ func (ca *ClusterAutoscaler) podsToEvict(ctx context.Context, node string) ([]*c
 		}
 	}
 	slices.SortFunc(out, func(a, b *corev1.Pod) int {
-		if a.Namespace != b.Namespace {
-			if a.Namespace < b.Namespace {
-				return -1
-			}
-			return 1
-		}
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
 }
@@ -443,7 +432,6 @@ func (ca *ClusterAutoscaler) markToBeDeleted(ctx context.Context, name string, n
 		if err != nil {
 			return err
 		}
-		n = n.DeepCopy()
 		if !hasToBeDeleted(n) {
 			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: autoscaler.TaintToBeDeleted,
 				Value: strconv.FormatInt(now.Unix(), 10), Effect: corev1.TaintEffectNoSchedule})
