@@ -154,21 +154,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// waitSeen waits until the informers have the objects the test just
-// created.
-func (e *caEnv) waitPods(t *testing.T, n int) {
-	t.Helper()
-	eventually(t, fmt.Sprintf("%d pods in the informer", n), func() bool {
-		res, err := e.ca.Recommend(e.ctx)
-		return err == nil && res.Nodes >= 0 && countPods(e) == n
-	})
-}
-
-func countPods(e *caEnv) int {
-	l, _ := e.kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
-	return len(l.Items)
-}
-
 func TestClusterAutoscalerScaleUpRaisesTheFittingGroup(t *testing.T) {
 	groups := []fake.GroupConfig{
 		{ID: "big", Min: 0, Max: 10, Size: 0, Template: template("big", 8000)},

@@ -34,7 +34,6 @@ type observation struct {
 	selErr   error // the selector problem, for its event
 	specErr  error // the spec could not be converted
 	schedErr error // the HPA's schedule annotations are refused
-	scaledTo bool
 }
 
 // observe reads the target's scale, its pods, its metrics and the

@@ -101,10 +101,6 @@ type node struct {
 	pods             []*pod
 }
 
-func (n *node) util() float64 {
-	return math.Max(float64(n.ucpu)/float64(n.cpu), float64(n.umem)/float64(n.mem))
-}
-
 // grp is a node group's live state.
 type grp struct {
 	idx       int
@@ -811,12 +807,6 @@ func (s *sim) podTemplate(w *wl) simulate.Pod {
 			Owner: &simulate.Owner{Kind: "ReplicaSet", Name: w.spec.Name}}
 	}
 	return w.tmpl
-}
-
-func (s *sim) simPod(p *pod) simulate.Pod {
-	sp := s.podTemplate(p.w)
-	sp.Name = p.name
-	return sp
 }
 
 // evict drains and removes a node: its pods are recreated as pending pods
