@@ -91,7 +91,11 @@
 //     its registered nodes); a node's group is
 //     Provider.NodeGroupForNode(spec.providerID). Upcoming nodes are the
 //     provider's target minus the registered nodes, so a restarted
-//     controller never launches twice. The provider is distrusted: an
+//     controller never launches twice; a node of a group that is not
+//     ready yet (Ready condition, or the not-ready, disk-pressure or
+//     network-unavailable taint) and is younger than 15 minutes is still
+//     starting and counts as upcoming, as upstream's NotStarted nodes
+//     do. The provider is distrusted: an
 //     error, a negative target, min > max or a group listed twice ends the
 //     scan with no action, naming the group.
 //   - What it decides: autoscaler.Step on that observation — cancels of
@@ -99,14 +103,17 @@
 //     MaxNodeProvisionTime, scale-ups by simulate.ScaleUp and the
 //     expander (or, with Loop.ScaleUpMode autoscaler.ScaleUpProvision,
 //     Karpenter's simulate.Provision: every pending pod packed at once
-//     across all groups), pre-provisioning ahead of the Schedules' next rises (the
-//     workload's replicas and pod template, the bounds at the schedule's
+//     across all groups), pre-provisioning ahead of the Schedules' next
+//     rises (the workload's replicas and pod template, the bounds at the schedule's
 //     next transition composed with today's replicas), scale-downs after
 //     the unneeded time and delays. The observation is rebuilt only when
 //     an informer event, a volume, a drain or the groups changed; its
 //     Version/PodsVersion let Step reuse its tallies otherwise.
 //   - What it writes, in the loop's order: DecreaseTargetSize for
-//     cancels; IncreaseSize (a failure backs the group off,
+//     cancels (a launch past MaxNodeProvisionTime whose instance runs
+//     without a node, which the providers cannot cancel, is deleted by
+//     its provider ID instead, as upstream removes unregistered nodes);
+//     IncreaseSize (a failure backs the group off,
 //     State.IncreaseFailed); for a removal, the ToBeDeletedByClusterAutoscaler
 //     taint (NoSchedule, the Unix time) and the cordon in one update
 //     retried on conflict (a cordon it set carries AnnotationCordoned),
@@ -122,8 +129,8 @@
 //     delay after a failure. As upstream's actuator, removals in progress
 //     count against MaxScaleDownParallelism and drains in progress against
 //     MaxDrainParallelism: a removal over budget is not started (the node
-//     stays unneeded and is chosen again). Nodes being drained, or tainted for deletion,
-//     are going away: left out of the observation (their group's target
+//     stays unneeded and is chosen again). Nodes being drained, or
+//     tainted for deletion, are going away: left out of the observation (their group's target
 //     seen without the draining ones), never candidates again. At start
 //     Run removes the taints and cordons a previous run left.
 //   - What it reports: every scan's ScanResult (groups, counts,
