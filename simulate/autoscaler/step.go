@@ -409,7 +409,7 @@ func (s *step) upCluster() *simulate.Cluster {
 		}
 		c.Nodes[i] = n
 	}
-	s.upPods = s.upPods[:0]
+	s.upPods = make([]int, 0, s.pending)
 	for i := range s.obs.Pods {
 		if s.obs.Pods[i].NodeName == "" {
 			c.Pods = append(c.Pods, s.obs.Pods[i])
